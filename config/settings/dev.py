@@ -1,0 +1,9 @@
+"""The demo and local development: debug on, the sandbox on, a fixed secret key."""
+
+from .base import *  # noqa: F403
+from .base import env, env_bool
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env("SECRET_KEY", "dev-only-secret-key-do-not-use-in-production")
+SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", True)
+# Development derives the encryption key from SECRET_KEY when none is configured (llm/crypto.py).

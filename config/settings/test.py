@@ -1,0 +1,17 @@
+"""The test suite: DATABASE_URL decides the database (SQLite by default, PostgreSQL in CI)."""
+
+from .base import *  # noqa: F403
+from .base import Q_CLUSTER
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production"
+SANDBOX_ENABLED = True
+FIELD_ENCRYPTION_KEYS = ["mBR0NflWmYfCdXAnsVjAMC2Yz501Gu8c7gzY2RX_fRs="]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+# Tasks run inline unless a test starts a real worker (Q_CLUSTER is read at import time).
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}

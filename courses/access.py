@@ -1,0 +1,45 @@
+"""The one place that decides who may open a course. Every view that reaches a course object
+goes through `course_for_user`, usually via a private `_get_course_for_user` helper of its app."""
+
+from dataclasses import dataclass
+
+from django.http import Http404
+
+from accounts.models import User
+
+from .models import Course, Membership
+
+
+@dataclass(frozen=True)
+class CourseAccess:
+    course: Course
+    role: str  # Membership.Role value; admins act as curators
+
+    @property
+    def is_curator(self) -> bool:
+        return self.role == Membership.Role.CURATOR
+
+
+def course_for_user(user: User, slug: str, *, role: str | None = None) -> CourseAccess:
+    """Return the course with this slug and the user's role in it.
+
+    Raises Http404 — never 403, so strangers cannot tell which courses exist — when the user is
+    not a member, when `role` is given and the user lacks it, or when a learner opens an
+    inactive course. Admins open every course as curators.
+    """
+    if not user.is_authenticated:
+        raise Http404
+    course = Course.objects.filter(slug=slug).first()
+    if course is None:
+        raise Http404
+    if user.is_site_admin:
+        member_role = Membership.Role.CURATOR
+    else:
+        member_role = Membership.objects.filter(course=course, user=user).values_list("role", flat=True).first()
+    if member_role is None:
+        raise Http404
+    if not course.is_active and member_role != Membership.Role.CURATOR:
+        raise Http404
+    if role is not None and member_role != role:
+        raise Http404
+    return CourseAccess(course=course, role=member_role)

@@ -1,0 +1,99 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from . import crypto
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class Provider(models.Model):
+    """Where models are served and trained: a base URL, a key and a kind.
+
+    A served model is "provider + model name"; no code assumes that OpenAI is the only provider.
+    """
+
+    class Kind(models.TextChoices):
+        OPENAI = "openai", _("OpenAI")
+        AZURE = "azure", _("Azure OpenAI")
+        OPENAI_COMPATIBLE = "openai_compatible", _("OpenAI-compatible server")
+        SANDBOX = "sandbox", _("Sandbox (built in)")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OPENAI)
+    base_url = models.URLField(
+        _("base URL"),
+        blank=True,
+        help_text=_(
+            "Leave empty for OpenAI and the sandbox. Azure: https://<resource>.openai.azure.com/openai/v1/. "
+            "Other servers: their OpenAI-compatible /v1 address."
+        ),
+    )
+    api_key_encrypted = models.TextField(_("API key (encrypted)"), blank=True, editable=False)
+    api_key_hint = models.CharField(_("API key"), max_length=24, blank=True, editable=False)
+    organization = models.CharField(_("organisation id"), max_length=100, blank=True)
+    project = models.CharField(_("project id"), max_length=100, blank=True)
+    extra_headers = models.JSONField(
+        _("extra headers"), default=dict, blank=True, help_text=_("Sent with every request, as a JSON object.")
+    )
+    timeout_seconds = models.FloatField(_("timeout (seconds)"), default=60)
+    max_retries = models.PositiveSmallIntegerField(_("retries"), default=2)
+    is_default = models.BooleanField(_("default"), default=False, help_text=_("Used where nothing else is chosen."))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_provider")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.kind in (self.Kind.AZURE, self.Kind.OPENAI_COMPATIBLE) and not self.base_url:
+            raise ValidationError({"base_url": _("This kind of provider needs a base URL.")})
+        if not isinstance(self.extra_headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.extra_headers.items()
+        ):
+            raise ValidationError({"extra_headers": _("Give a JSON object of text values.")})
+
+    def set_api_key(self, raw_key: str) -> None:
+        """Store the key encrypted; keep only a masked hint such as "sk-…abcd" in clear."""
+        raw_key = raw_key.strip()
+        self.api_key_encrypted = crypto.encrypt(raw_key) if raw_key else ""
+        self.api_key_hint = mask_key(raw_key)
+
+    @property
+    def api_key(self) -> str:
+        if self.api_key_encrypted:
+            return crypto.decrypt(self.api_key_encrypted)
+        if self.kind == self.Kind.SANDBOX:
+            return settings.SANDBOX_API_KEY
+        return ""
+
+    @property
+    def effective_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url
+        if self.kind == self.Kind.SANDBOX:
+            return settings.SANDBOX_BASE_URL
+        return OPENAI_BASE_URL
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.kind == self.Kind.SANDBOX
+
+
+def mask_key(raw_key: str) -> str:
+    """'sk-proj-abcdef1234' → 'sk-…1234'. Short keys show only their last two characters."""
+    if not raw_key:
+        return ""
+    prefix = "sk-" if raw_key.startswith("sk-") else ""
+    tail = raw_key[-4:] if len(raw_key) >= 12 else raw_key[-2:]
+    return f"{prefix}…{tail}"

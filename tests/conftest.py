@@ -1,0 +1,68 @@
+"""Shared fixtures: one course (plus another one), one user per role."""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.models import Role, User
+from courses.models import Course, Membership
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls that tests make
+# beside it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(email: str, **fields) -> User:
+    return User.objects.create_user(email=email, password=PASSWORD, **fields)
+
+
+def add_member(user: User, course: Course, role: str) -> Membership:
+    return Membership.objects.create(user=user, course=course, role=role)
+
+
+@pytest.fixture
+def course(db) -> Course:
+    return Course.objects.create(title="Python basics", slug="python-basics", description="Loops and functions.")
+
+
+@pytest.fixture
+def other_course(db) -> Course:
+    return Course.objects.create(title="Statistics", slug="statistics")
+
+
+@pytest.fixture
+def site_admin(db) -> User:
+    user = make_user("admin@example.com", is_staff=True)
+    user.groups.add(Group.objects.get(name=Role.ADMIN))
+    return user
+
+
+@pytest.fixture
+def curator(course) -> User:
+    user = make_user("curator@example.com")
+    add_member(user, course, Membership.Role.CURATOR)
+    return user
+
+
+@pytest.fixture
+def learner(course) -> User:
+    user = make_user("learner@example.com")
+    add_member(user, course, Membership.Role.LEARNER)
+    return user
+
+
+@pytest.fixture
+def other_curator(other_course) -> User:
+    """A curator, but of another course."""
+    user = make_user("other-curator@example.com")
+    add_member(user, other_course, Membership.Role.CURATOR)
+    return user
+
+
+@pytest.fixture
+def stranger(db) -> User:
+    """Logged in, member of nothing."""
+    return make_user("stranger@example.com")

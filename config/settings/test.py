@@ -1,7 +1,12 @@
 """The test suite: DATABASE_URL decides the database (SQLite by default, PostgreSQL in CI)."""
 
 from .base import *  # noqa: F403
-from .base import Q_CLUSTER
+from .base import DATABASES, Q_CLUSTER, VAR_DIR
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not SQLite's in-memory database, so that servers that tests start in other
+    # threads (uvicorn for streaming, the live server) see the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"

@@ -12,9 +12,12 @@ def grant(apps: Apps, app_label: str, grants: dict[str, list[str]]) -> None:
     now so that a fresh database gets its groups complete in one `migrate`.
     """
     app_config = apps.get_app_config(app_label)
-    app_config.models_module = True
-    create_permissions(app_config, verbosity=0)
-    app_config.models_module = None
+    models_module = getattr(app_config, "models_module", None)
+    app_config.models_module = models_module or True  # create_permissions skips apps without
+    try:
+        create_permissions(app_config, verbosity=0)
+    finally:
+        app_config.models_module = models_module
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

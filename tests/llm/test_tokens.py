@@ -1,0 +1,47 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llm import tokens
+
+
+def test_it_counts_text_with_o200k_base():
+    assert tokens.count_text("hello world") == 2
+    assert tokens.count_text("") == 0
+
+
+def test_it_counts_special_token_lookalikes_as_text():
+    assert tokens.count_text("<|endoftext|>") > 1
+
+
+def test_it_counts_a_chat_example_like_openais_guide():
+    messages = [
+        {"role": "system", "content": "hello world"},
+        {"role": "user", "content": "hello world", "name": "lev"},
+        {"role": "assistant", "content": "hello world", "weight": 1},
+    ]
+    role_tokens = sum(tokens.count_text(m["role"]) for m in messages)
+    expected = 3 + 3 * 3 + role_tokens + 3 * 2 + (tokens.count_text("lev") + 1)
+    assert tokens.count_messages(messages) == expected
+    assert tokens.count_assistant_tokens(messages) == 2
+
+
+@pytest.mark.smoke
+def test_it_works_offline_on_a_fresh_machine(tmp_path: Path):
+    """A new cache directory and no way out to the network: counting must still work."""
+    env = {
+        **os.environ,
+        "TIKTOKEN_CACHE_DIR": str(tmp_path / "tiktoken"),
+        "HTTPS_PROXY": "http://127.0.0.1:9",  # nothing listens there: any download fails
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
+    code = "import django; django.setup(); from llm.tokens import count_text; print(count_text('Привет, мир'))"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 0
+    assert len(list((tmp_path / "tiktoken").iterdir())) == 1

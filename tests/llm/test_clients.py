@@ -44,6 +44,9 @@ def test_it_points_the_sandbox_at_the_configured_url(db, settings):
 
 def test_it_sends_the_providers_extra_headers(db):
     provider = Provider.objects.create(
-        name="Local", kind=Provider.Kind.OPENAI_COMPATIBLE, base_url="http://127.0.0.1:11434/v1", extra_headers={"X-Team": "maths"}
+        name="Local",
+        kind=Provider.Kind.OPENAI_COMPATIBLE,
+        base_url="http://127.0.0.1:11434/v1",
+        extra_headers={"X-Team": "maths"},
     )
     assert client_for(provider).default_headers["X-Team"] == "maths"

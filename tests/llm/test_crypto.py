@@ -40,9 +40,11 @@ def test_it_keeps_only_a_masked_hint(provider):
 
 
 def test_it_fails_loudly_with_a_wrong_key(provider):
-    with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
-        with pytest.raises(DecryptionError, match="FIELD_ENCRYPTION_KEYS"):
-            Provider.objects.get(pk=provider.pk).api_key
+    with (
+        override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]),
+        pytest.raises(DecryptionError, match="FIELD_ENCRYPTION_KEYS"),
+    ):
+        _ = Provider.objects.get(pk=provider.pk).api_key
 
 
 def test_it_decrypts_after_a_key_rotation(provider, settings):

@@ -2,10 +2,16 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from dialogs import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("c/<slug:slug>/assistants/", include("assistants.urls")),
+    path("c/<slug:slug>/", include("dialogs.urls")),
+    path("api/v1/assistants/<int:assistant_id>/messages", api.api_message, name="api_message"),
+    path("api/v1/openapi.json", api.api_openapi, name="api_openapi"),
     path("", include("courses.urls")),
 ]
 

@@ -4,9 +4,12 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from accounts.models import Role, User
 from courses.models import Course, Membership
+
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.servers"]
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls that tests make
 # beside it are still synchronous and safe.
@@ -68,3 +71,15 @@ def other_curator(other_course) -> User:
 def stranger(db) -> User:
     """Logged in, member of nothing."""
     return make_user("stranger@example.com")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    """The cache is a database table that flushes do not empty: rate-limit counters must not leak
+    from one test into the next."""
+    for name in ("transactional_db", "db"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+            cache.clear()
+            break
+    yield

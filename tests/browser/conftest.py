@@ -42,6 +42,16 @@ def page(browser, live_server) -> Page:
 
 
 @pytest.fixture
+def asgi_page(browser, asgi_server) -> Page:
+    """A page on uvicorn (ASGI, as in production), where answers really stream."""
+    context = browser.new_context(base_url=asgi_server.url, locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
 def role_groups(transactional_db) -> None:
     """Put back the role groups and their permissions, which the data migrations created and the
     live server's database flush removed: run every `grant_role_permissions` migration again."""

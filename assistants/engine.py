@@ -1,0 +1,265 @@
+"""The chat engine: one assistant turn on the Responses API, streamed as plain events.
+
+The engine is stateless. It builds the request from the assistant's configuration in our database
+(instructions, tools, vector store) and the history it is given, streams the provider's events,
+runs server-side function calls in a loop, and yields `Event`s. Recording them is the caller's job
+(dialogs), which keeps this module free of any later app.
+
+Providers fail: the SDK retries 429, 5xx and timeouts within the provider's `max_retries`; what is
+still failing becomes a `Failed` event with a message for the learner, and the text received so far
+is in it, so the caller can keep the partial answer.
+"""
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from django.utils.translation import gettext as _
+
+from llm.clients import async_client_for
+
+from .models import Assistant
+from .tools import TOOLS, ToolContext, tool_run
+
+MAX_TOOL_ROUNDS = 5
+MAX_RAW_EVENTS = 500
+FILE_SEARCH_RESULTS = 5
+# Provider kinds whose Responses API runs the code interpreter tool.
+CODE_INTERPRETER_PROVIDERS = {"openai", "azure"}
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class CitationAdded:
+    number: int  # footnote number, one per cited file
+    file_id: str
+    filename: str
+    index: int  # position in the answer's text
+
+
+@dataclass(frozen=True)
+class ToolCalled:
+    call_id: str
+    name: str
+    arguments: str
+    output: dict
+
+
+@dataclass
+class Turn:
+    """Everything known about the answer so far; complete once the stream ends."""
+
+    text: str = ""
+    citations: list[dict] = field(default_factory=list)
+    tool_calls: list[dict] = field(default_factory=list)
+    search_results: list[dict] = field(default_factory=list)
+    raw_events: list[dict] = field(default_factory=list)
+    model: str = ""
+    response_ids: list[str] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    first_token_ms: int | None = None
+    total_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Completed:
+    turn: Turn
+
+
+@dataclass(frozen=True)
+class Failed:
+    turn: Turn  # the partial answer, kept
+    message: str  # for the learner
+    detail: str  # for curators and logs
+
+
+Event = TextDelta | CitationAdded | ToolCalled | Completed | Failed
+
+
+class _StreamFailed(Exception):
+    """The provider reported a failure inside the stream (response.failed, error)."""
+
+
+def chat_tools(assistant: Assistant) -> list[dict]:
+    tools: list[dict] = []
+    if assistant.use_file_search and assistant.vector_store_id:
+        tools.append(
+            {
+                "type": "file_search",
+                "vector_store_ids": [assistant.vector_store_id],
+                "max_num_results": FILE_SEARCH_RESULTS,
+            }
+        )
+    tools += [TOOLS[name].as_responses_tool() for name in assistant.function_tools if name in TOOLS]
+    if assistant.use_code_interpreter and assistant.provider.kind in CODE_INTERPRETER_PROVIDERS:
+        tools.append({"type": "code_interpreter", "container": {"type": "auto"}})
+    return tools
+
+
+def chat_input(history: list[dict]) -> list[dict]:
+    """Our recorded history as Responses API input items (user and assistant text turns)."""
+    return [{"role": item["role"], "content": item["content"]} for item in history if item.get("content")]
+
+
+async def chat_stream(
+    *,
+    assistant: Assistant,
+    history: list[dict],
+    model: str | None = None,
+    client: openai.AsyncOpenAI | None = None,
+    keep_raw_events: bool = False,
+) -> AsyncIterator[Event]:
+    """Answer the last user message of `history` ([{"role", "content"}, ...]).
+
+    `assistant` must come with its `provider` and `course` loaded (no queries happen here).
+    `model` overrides the assistant's model (the playground's model switch).
+    """
+    client = client or async_client_for(assistant.provider)
+    tools = chat_tools(assistant)
+    items: list[Any] = chat_input(history)
+    turn = Turn(model=model or assistant.model)
+    started = time.monotonic()
+    context = ToolContext(course=assistant.course)
+    request: dict[str, Any] = {
+        "model": model or assistant.model,
+        "instructions": assistant.instructions or None,
+        "temperature": assistant.temperature,
+        "store": False,
+    }
+    if tools:
+        request["tools"] = tools
+    if any(tool["type"] == "file_search" for tool in tools):
+        request["include"] = ["file_search_call.results"]
+    files_numbered: dict[str, int] = {}
+
+    try:
+        for _round in range(MAX_TOOL_ROUNDS):
+            calls = []
+            stream = await client.responses.create(input=items, stream=True, **request)
+            async for event in stream:
+                if keep_raw_events and len(turn.raw_events) < MAX_RAW_EVENTS:
+                    turn.raw_events.append(event.model_dump(mode="json", exclude_none=True))
+                kind = event.type
+                if kind == "response.output_text.delta":
+                    if turn.first_token_ms is None:
+                        turn.first_token_ms = _ms_since(started)
+                    turn.text += event.delta
+                    yield TextDelta(event.delta)
+                elif kind == "response.output_text.annotation.added":
+                    citation = _citation(event.annotation, files_numbered, offset=len(turn.text))
+                    if citation is not None:
+                        turn.citations.append(citation.__dict__)
+                        yield citation
+                elif kind == "response.output_item.done":
+                    if event.item.type == "function_call":
+                        calls.append(event.item)
+                    elif event.item.type == "file_search_call":
+                        turn.search_results += [_search_result(r) for r in (event.item.results or [])]
+                elif kind == "response.completed":
+                    _add_usage(turn, event.response)
+                elif kind in ("response.failed", "error"):
+                    raise _StreamFailed(_stream_error(event))
+                elif kind == "response.incomplete":
+                    _add_usage(turn, event.response)
+                    reason = getattr(event.response.incomplete_details, "reason", None) or "incomplete"
+                    raise _StreamFailed(f"The answer was cut short ({reason}).")
+            if not calls:
+                break
+            for call in calls:
+                output = tool_run(call.name, context=context, arguments=_parse_arguments(call.arguments))
+                turn.tool_calls.append(
+                    {"call_id": call.call_id, "name": call.name, "arguments": call.arguments, "output": output}
+                )
+                yield ToolCalled(call_id=call.call_id, name=call.name, arguments=call.arguments, output=output)
+                items.append(
+                    {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments}
+                )
+                items.append({"type": "function_call_output", "call_id": call.call_id, "output": json.dumps(output)})
+    except openai.RateLimitError as exc:
+        yield _failed(turn, started, _("The assistant is busy right now. Please try again in a minute."), exc)
+    except openai.APITimeoutError as exc:
+        yield _failed(turn, started, _("The assistant took too long to answer. Please try again."), exc)
+    except openai.APIConnectionError as exc:
+        yield _failed(turn, started, _("The assistant could not be reached. Please try again later."), exc)
+    except openai.APIStatusError as exc:
+        yield _failed(turn, started, _("The assistant could not answer because of an error at its provider."), exc)
+    except _StreamFailed as exc:
+        yield _failed(turn, started, _("The assistant stopped because of an error at its provider."), exc)
+    else:
+        turn.total_ms = _ms_since(started)
+        yield Completed(turn)
+
+
+async def chat_complete(**kwargs) -> Completed | Failed:
+    """The whole answer at once (the integration API)."""
+    async for event in chat_stream(**kwargs):
+        if isinstance(event, Completed | Failed):
+            return event
+    raise RuntimeError("chat_stream ended without a result")  # pragma: no cover
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _failed(turn: Turn, started: float, message: str, exc: Exception) -> Failed:
+    turn.total_ms = _ms_since(started)
+    return Failed(turn=turn, message=message, detail=f"{type(exc).__name__}: {exc}")
+
+
+def _citation(annotation: Any, files_numbered: dict[str, int], *, offset: int) -> CitationAdded | None:
+    data = annotation if isinstance(annotation, dict) else annotation.model_dump()
+    if data.get("type") != "file_citation":
+        return None
+    file_id = data.get("file_id", "")
+    number = files_numbered.setdefault(file_id, len(files_numbered) + 1)
+    index = data.get("index")
+    return CitationAdded(
+        number=number,
+        file_id=file_id,
+        filename=data.get("filename") or file_id,
+        index=offset if index is None else int(index),
+    )
+
+
+def _search_result(result: Any) -> dict:
+    return {
+        "file_id": result.file_id,
+        "filename": result.filename,
+        "score": round(result.score, 4) if result.score is not None else None,
+        "text": (result.text or "")[:2000],
+    }
+
+
+def _add_usage(turn: Turn, response: Any) -> None:
+    turn.response_ids.append(response.id)
+    turn.model = response.model or turn.model
+    if response.usage is not None:
+        turn.input_tokens += response.usage.input_tokens
+        turn.output_tokens += response.usage.output_tokens
+
+
+def _stream_error(event: Any) -> str:
+    error = getattr(event, "message", None)
+    if error:
+        return str(error)
+    response_error = getattr(getattr(event, "response", None), "error", None)
+    if response_error is not None:
+        return f"{response_error.code}: {response_error.message}"
+    return "unknown error"
+
+
+def _parse_arguments(arguments: str) -> dict:
+    try:
+        parsed = json.loads(arguments or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

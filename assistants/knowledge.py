@@ -1,0 +1,136 @@
+"""Knowledge files: stored with Django's storage, pushed to the provider's files + the assistant's
+vector store in the background, removed there when deleted. Tasks may run more than once
+(at-least-once delivery), so every step checks what is already done."""
+
+import contextlib
+import logging
+
+import openai
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django_q.tasks import async_task
+
+from accounts.models import User
+from llm.clients import client_for
+
+from .models import Assistant, KnowledgeFile
+
+logger = logging.getLogger(__name__)
+
+
+def knowledge_file_add(*, assistant: Assistant, upload: UploadedFile, user: User | None) -> KnowledgeFile:
+    """Store an uploaded file and queue its push to the provider."""
+    knowledge_file = KnowledgeFile.objects.create(
+        assistant=assistant, file=upload, name=upload.name[:255], size=upload.size, uploaded_by=user
+    )
+    transaction.on_commit(lambda: async_task("assistants.tasks.knowledge_file_push", knowledge_file.pk))
+    return knowledge_file
+
+
+def knowledge_file_delete(*, knowledge_file: KnowledgeFile) -> None:
+    """Hide the file at once; a task removes it at the provider, then here."""
+    knowledge_file.status = KnowledgeFile.Status.DELETING
+    knowledge_file.save(update_fields=["status", "updated_at"])
+    transaction.on_commit(lambda: async_task("assistants.tasks.knowledge_file_remove", knowledge_file.pk))
+
+
+def knowledge_files_reset(*, assistant: Assistant) -> None:
+    """After a provider change: the old vector store is not reachable any more; push every file again."""
+    assistant.vector_store_id = ""
+    assistant.save(update_fields=["vector_store_id"])
+    files = list(assistant.knowledge_files.exclude(status=KnowledgeFile.Status.DELETING))
+    KnowledgeFile.objects.filter(pk__in=[f.pk for f in files]).update(
+        status=KnowledgeFile.Status.PENDING, provider_file_id="", error=""
+    )
+    for knowledge_file in files:
+        transaction.on_commit(lambda pk=knowledge_file.pk: async_task("assistants.tasks.knowledge_file_push", pk))
+
+
+def _ensure_vector_store(*, assistant_id: int, client: openai.OpenAI) -> str:
+    with transaction.atomic():
+        # The row lock keeps two concurrent pushes from creating two stores for one assistant.
+        assistant = Assistant.objects.select_for_update().get(pk=assistant_id)
+        if not assistant.vector_store_id:
+            store = client.vector_stores.create(
+                name=f"gradcap: {assistant.course.title} / {assistant.name}"[:200],
+                metadata={"gradcap_assistant": str(assistant.pk)},
+            )
+            assistant.vector_store_id = store.id
+            assistant.save(update_fields=["vector_store_id"])
+        return assistant.vector_store_id
+
+
+def _fail(knowledge_file: KnowledgeFile, reason: str) -> None:
+    knowledge_file.status = KnowledgeFile.Status.FAILED
+    knowledge_file.error = reason
+    knowledge_file.save(update_fields=["status", "error", "updated_at"])
+
+
+def knowledge_file_push(*, knowledge_file_id: int, poll_seconds: float = 120) -> None:
+    """Upload the file to the provider and add it to the assistant's vector store."""
+    knowledge_file = KnowledgeFile.objects.select_related("assistant__provider").filter(pk=knowledge_file_id).first()
+    if knowledge_file is None or knowledge_file.status in (KnowledgeFile.Status.READY, KnowledgeFile.Status.DELETING):
+        return
+    knowledge_file.status = KnowledgeFile.Status.PROCESSING
+    knowledge_file.save(update_fields=["status", "updated_at"])
+    client = client_for(knowledge_file.assistant.provider)
+    try:
+        vector_store_id = _ensure_vector_store(assistant_id=knowledge_file.assistant_id, client=client)
+        if not knowledge_file.provider_file_id:
+            with knowledge_file.file.open("rb") as handle:
+                uploaded = client.files.create(file=(knowledge_file.name, handle.read()), purpose="assistants")
+            # Saved before the next step, so a rerun does not upload the file twice.
+            knowledge_file.provider_file_id = uploaded.id
+            knowledge_file.save(update_fields=["provider_file_id", "updated_at"])
+        result = client.vector_stores.files.create_and_poll(
+            knowledge_file.provider_file_id, vector_store_id=vector_store_id, max_wait_seconds=poll_seconds
+        )
+    except openai.APIStatusError as exc:
+        _fail(knowledge_file, _provider_message(exc))
+        return
+    except (openai.APIConnectionError, TimeoutError) as exc:
+        _fail(knowledge_file, f"The provider could not be reached: {exc}")
+        return
+    if result.status == "completed":
+        knowledge_file.status = KnowledgeFile.Status.READY
+        knowledge_file.error = ""
+        knowledge_file.save(update_fields=["status", "error", "updated_at"])
+    else:
+        reason = result.last_error.message if result.last_error else f"status {result.status}"
+        _fail(knowledge_file, reason)
+
+
+def knowledge_file_remove(*, knowledge_file_id: int) -> None:
+    """Remove the file from the vector store and the provider's files, then delete it here."""
+    knowledge_file = KnowledgeFile.objects.select_related("assistant__provider").filter(pk=knowledge_file_id).first()
+    if knowledge_file is None:
+        return
+    assistant = knowledge_file.assistant
+    if knowledge_file.provider_file_id:
+        client = client_for(assistant.provider)
+        try:
+            if assistant.vector_store_id:
+                _ignore_missing(
+                    client.vector_stores.files.delete,
+                    knowledge_file.provider_file_id,
+                    vector_store_id=assistant.vector_store_id,
+                )
+            _ignore_missing(client.files.delete, knowledge_file.provider_file_id)
+        except openai.APIError as exc:
+            # Keep the row, visibly: the curator sees why and can press delete again.
+            logger.warning("Could not remove %s at the provider: %s", knowledge_file.provider_file_id, exc)
+            _fail(knowledge_file, f"Could not delete the file at the provider: {exc}")
+            return
+    knowledge_file.file.delete(save=False)
+    knowledge_file.delete()
+
+
+def _ignore_missing(call, *args, **kwargs) -> None:
+    with contextlib.suppress(openai.NotFoundError):  # already gone: the goal is reached
+        call(*args, **kwargs)
+
+
+def _provider_message(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    message = body.get("message") or (body.get("error") or {}).get("message") or str(exc)
+    return f"The provider refused the file ({exc.status_code}): {message}"

@@ -1,0 +1,154 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from courses.access import CourseAccess, course_for_user
+from courses.models import Membership
+from llm.catalog import MODELS
+
+from . import services
+from .forms import ApiKeyForm, AssistantForm, KnowledgeFileForm
+from .knowledge import knowledge_file_add, knowledge_file_delete
+from .models import ApiKey, Assistant, KnowledgeFile
+from .selectors import instructions_history
+
+
+def _get_course_for_curator(request: HttpRequest, slug: str) -> CourseAccess:
+    return course_for_user(request.user, slug, role=Membership.Role.CURATOR)
+
+
+def _get_assistant_for_curator(request: HttpRequest, slug: str, pk: int) -> tuple[CourseAccess, Assistant]:
+    access = _get_course_for_curator(request, slug)
+    assistant = get_object_or_404(Assistant.objects.select_related("course", "provider"), course=access.course, pk=pk)
+    return access, assistant
+
+
+def _pop_new_api_key(request: HttpRequest, assistant: Assistant) -> dict | None:
+    new_key = request.session.get("new_api_key")
+    if new_key and assistant.api_keys.filter(pk=new_key["id"]).exists():
+        del request.session["new_api_key"]
+        return new_key
+    return None
+
+
+def _knowledge_context(assistant: Assistant) -> dict:
+    files = list(assistant.knowledge_files.all())
+    return {
+        "knowledge_files": files,
+        # The list refreshes itself until every file is ready or failed.
+        "knowledge_polling": any(not f.is_settled for f in files),
+        "knowledge_limit": settings.KNOWLEDGE_FILE_MAX_BYTES,
+    }
+
+
+@require_GET
+@login_required
+def assistant_list(request: HttpRequest, slug: str) -> HttpResponse:
+    access = _get_course_for_curator(request, slug)
+    assistants = access.course.assistants.select_related("provider")
+    return render(
+        request, "assistants/list.html", {"access": access, "course": access.course, "assistants": assistants}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def assistant_new(request: HttpRequest, slug: str) -> HttpResponse:
+    access = _get_course_for_curator(request, slug)
+    form = AssistantForm(request.POST or None, course=access.course)
+    if request.method == "POST" and form.is_valid():
+        assistant = services.assistant_create(course=access.course, user=request.user, **form.cleaned_data)
+        messages.success(request, _("The assistant is created."))
+        return redirect(assistant)
+    context = {"access": access, "course": access.course, "form": form, "models": MODELS}
+    return render(request, "assistants/form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def assistant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access, assistant = _get_assistant_for_curator(request, slug, pk)
+    form = AssistantForm(request.POST or None, instance=assistant, course=assistant.course)
+    if request.method == "POST" and form.is_valid():
+        services.assistant_update(assistant=assistant, user=request.user, **form.cleaned_data)
+        messages.success(request, _("Saved."))
+        return redirect(assistant)
+    context = {
+        "access": access,
+        "course": assistant.course,
+        "assistant": assistant,
+        "form": form,
+        "models": MODELS,
+        "version_count": assistant.versions.count(),
+        "upload_form": KnowledgeFileForm(),
+        "api_key_form": ApiKeyForm(),
+        "api_keys": assistant.api_keys.all(),
+        "new_api_key": _pop_new_api_key(request, assistant),
+        **_knowledge_context(assistant),
+    }
+    return render(request, "assistants/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def knowledge_files(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """GET: the files' live status (polled by HTMX). POST: upload a file."""
+    _access, assistant = _get_assistant_for_curator(request, slug, pk)
+    upload_form = KnowledgeFileForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if upload_form.is_valid():
+            knowledge_file_add(assistant=assistant, upload=upload_form.cleaned_data["file"], user=request.user)
+            messages.success(request, _("The file is uploaded; it is being prepared for search."))
+            return redirect(f"{assistant.get_absolute_url()}#knowledge")
+        for error in upload_form.errors.get("file", []):
+            messages.error(request, error)
+        return redirect(f"{assistant.get_absolute_url()}#knowledge")
+    context = {"course": assistant.course, "assistant": assistant, **_knowledge_context(assistant)}
+    return render(request, "assistants/detail.html#knowledge", context)
+
+
+@require_POST
+@login_required
+def knowledge_file_remove(request: HttpRequest, slug: str, pk: int, file_pk: int) -> HttpResponse:
+    _access, assistant = _get_assistant_for_curator(request, slug, pk)
+    knowledge_file = get_object_or_404(KnowledgeFile, assistant=assistant, pk=file_pk)
+    knowledge_file_delete(knowledge_file=knowledge_file)
+    messages.success(request, _("“%(name)s” is being deleted.") % {"name": knowledge_file.name})
+    return redirect(f"{assistant.get_absolute_url()}#knowledge")
+
+
+@require_GET
+@login_required
+def assistant_versions(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access, assistant = _get_assistant_for_curator(request, slug, pk)
+    changes = instructions_history(versions=list(assistant.versions.select_related("created_by")))
+    context = {"access": access, "course": assistant.course, "assistant": assistant, "changes": changes}
+    return render(request, "assistants/versions.html", context)
+
+
+@require_POST
+@login_required
+def api_key_new(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    _access, assistant = _get_assistant_for_curator(request, slug, pk)
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the key a name."))
+        return redirect(f"{assistant.get_absolute_url()}#api-keys")
+    api_key, raw_key = services.api_key_create(assistant=assistant, name=form.cleaned_data["name"], user=request.user)
+    # The raw key is shown once, on the next page view; only its hash is stored.
+    request.session["new_api_key"] = {"id": api_key.pk, "key": raw_key}
+    return redirect(f"{assistant.get_absolute_url()}#api-keys")
+
+
+@require_POST
+@login_required
+def api_key_revoke(request: HttpRequest, slug: str, pk: int, key_pk: int) -> HttpResponse:
+    _access, assistant = _get_assistant_for_curator(request, slug, pk)
+    api_key = get_object_or_404(ApiKey, assistant=assistant, pk=key_pk)
+    services.api_key_revoke(api_key=api_key)
+    messages.success(request, _("The key “%(name)s” is revoked.") % {"name": api_key.name})
+    return redirect(f"{assistant.get_absolute_url()}#api-keys")

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DialogsConfig(AppConfig):
+    name = "dialogs"
+    verbose_name = _("Dialogs and datasets")

@@ -1,0 +1,129 @@
+"""Recording chats: dialogs, turns, answers. The engine (assistants.engine) produces answers;
+these services store what was asked and answered, so our rows are the history."""
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import User
+from assistants.engine import Turn
+from assistants.models import ApiKey, Assistant
+
+from .models import Dialog, Message
+
+TITLE_LENGTH = 80
+
+
+def dialog_start(
+    *,
+    assistant: Assistant,
+    source: str,
+    user: User | None = None,
+    external_user_id: str = "",
+    api_key: ApiKey | None = None,
+) -> Dialog:
+    return Dialog.objects.create(
+        course=assistant.course,
+        assistant=assistant,
+        user=user,
+        source=source,
+        external_user_id=external_user_id,
+        api_key=api_key,
+    )
+
+
+def _next_position(dialog: Dialog) -> int:
+    return (dialog.messages.aggregate(last=Max("position"))["last"] or 0) + 1
+
+
+@transaction.atomic
+def turn_ask(*, dialog: Dialog, content: str, replaces: Message | None = None) -> tuple[Message, Message]:
+    """Record a user message and the assistant answer it awaits (status pending)."""
+    dialog = Dialog.objects.select_for_update().get(pk=dialog.pk)  # serialises positions
+    position = _next_position(dialog)
+    question = Message.objects.create(
+        dialog=dialog, position=position, role=Message.Role.USER, content=content, replaces=replaces
+    )
+    answer = Message.objects.create(
+        dialog=dialog,
+        position=position + 1,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.PENDING,
+        model=dialog.assistant.model if dialog.assistant else "",
+        instructions_version=dialog.assistant.versions.first() if dialog.assistant else None,
+    )
+    if not dialog.title:
+        dialog.title = " ".join(content.split())[:TITLE_LENGTH]
+    dialog.save(update_fields=["title", "updated_at"])
+    return question, answer
+
+
+@transaction.atomic
+def turn_edit(*, question: Message, content: str) -> tuple[Message, Message]:
+    """Edit a user message and ask again. The old question and everything after it stay recorded
+    (marked replaced), so the history of the hint-and-regenerate trick is kept."""
+    dialog = question.dialog
+    dialog.messages.filter(position__gte=question.position, replaced_at__isnull=True).update(replaced_at=timezone.now())
+    return turn_ask(dialog=dialog, content=content, replaces=question)
+
+
+@transaction.atomic
+def turn_retry(*, answer: Message) -> tuple[Message, Message]:
+    """Ask the question of a failed or stopped answer again."""
+    question = answer.dialog.messages.filter(position__lt=answer.position, role=Message.Role.USER).last()
+    return turn_edit(question=question, content=question.content)
+
+
+def history_before(answer: Message) -> list[dict]:
+    """The active turns before `answer`, as the engine wants them."""
+    messages = answer.dialog.messages.filter(position__lt=answer.position, replaced_at__isnull=True)
+    return [{"role": m.role, "content": m.content} for m in messages.only("role", "content")]
+
+
+def answer_claim(answer: Message) -> bool:
+    """Pending → streaming, once: a reconnecting browser must not generate the answer twice."""
+    claimed = Message.objects.filter(pk=answer.pk, status=Message.Status.PENDING).update(
+        status=Message.Status.STREAMING
+    )
+    return claimed == 1
+
+
+def answer_record(*, answer: Message, turn: Turn, status: str, error: str = "") -> Message:
+    """Store the answer as it ended. A stop requested meanwhile wins over "complete"."""
+    answer.refresh_from_db(fields=["status"])
+    if answer.status == Message.Status.STOPPED:
+        status = Message.Status.STOPPED
+    answer.content = turn.text
+    answer.status = status
+    answer.error = error
+    answer.citations = turn.citations
+    answer.tool_calls = turn.tool_calls
+    answer.search_results = turn.search_results
+    answer.raw_events = turn.raw_events
+    answer.model = turn.model or answer.model
+    answer.input_tokens = turn.input_tokens or None
+    answer.output_tokens = turn.output_tokens or None
+    answer.first_token_ms = turn.first_token_ms
+    answer.total_ms = turn.total_ms
+    answer.save()
+    Dialog.objects.filter(pk=answer.dialog_id).update(updated_at=timezone.now())
+    return answer
+
+
+def answer_stop(*, answer: Message) -> None:
+    """The learner pressed stop: the answer ends as "stopped" (its stream keeps what was written)."""
+    Message.objects.filter(pk=answer.pk, status__in=[Message.Status.PENDING, Message.Status.STREAMING]).update(
+        status=Message.Status.STOPPED
+    )
+
+
+def answer_cut(*, answer: Message, text: str) -> None:
+    """The stream ended early (stop, page closed): keep the text written so far, marked stopped."""
+    unfinished = [Message.Status.PENDING, Message.Status.STREAMING, Message.Status.STOPPED]
+    Message.objects.filter(pk=answer.pk, status__in=unfinished).update(status=Message.Status.STOPPED, content=text)
+
+
+def feedback_set(*, answer: Message, value: int | None) -> Message:
+    answer.feedback = value
+    answer.save(update_fields=["feedback"])
+    return answer

@@ -1,0 +1,58 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from assistants.models import Assistant
+
+from .models import Message
+
+
+class AskForm(forms.Form):
+    content = forms.CharField(
+        label=_("Your message"),
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Ask the assistant…")}),
+        error_messages={"required": _("Write a message first.")},
+    )
+    assistant = forms.ModelChoiceField(label=_("Assistant"), queryset=Assistant.objects.none(), required=False)
+    model = forms.CharField(
+        label=_("Model"),
+        required=False,
+        max_length=200,
+        help_text=_("Compare answers: leave empty for the assistant's own model."),
+        widget=forms.TextInput(attrs={"list": "catalog-models", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, assistants: list[Assistant], playground: bool, edit: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assistant"].queryset = Assistant.objects.filter(pk__in=[a.pk for a in assistants])
+        if len(assistants) == 1:
+            self.fields["assistant"].initial = assistants[0].pk
+            self.fields["assistant"].widget = forms.HiddenInput()
+        if not playground:
+            del self.fields["model"]
+        if edit:
+            del self.fields["assistant"]
+
+    def clean_content(self) -> str:
+        content = self.cleaned_data["content"]
+        limit = settings.CHAT_MESSAGE_MAX_CHARS
+        if len(content) > limit:
+            raise forms.ValidationError(
+                _("The message is too long: at most %(limit)d characters (it has %(length)d)."),
+                params={"limit": limit, "length": len(content)},
+            )
+        return content
+
+    def clean_assistant(self):
+        assistant = self.cleaned_data.get("assistant")
+        if assistant is None and "assistant" in self.fields and self.fields["assistant"].queryset.exists():
+            choices = list(self.fields["assistant"].queryset[:2])
+            if len(choices) == 1:
+                return choices[0]
+            raise forms.ValidationError(_("Choose an assistant."))
+        return assistant
+
+
+class FeedbackForm(forms.Form):
+    value = forms.TypedChoiceField(choices=Message.Feedback.choices, coerce=int)

@@ -1,0 +1,253 @@
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
+from assistants.models import Assistant
+from courses.access import CourseAccess, course_for_user
+from courses.models import Membership
+from llm.catalog import MODELS
+
+from . import chat
+from .forms import AskForm, FeedbackForm
+from .models import Dialog, Message
+
+
+def _get_course_for_user(request: HttpRequest, slug: str, *, playground: bool) -> CourseAccess:
+    # The playground is for curators; the chat for every member.
+    return course_for_user(request.user, slug, role=Membership.Role.CURATOR if playground else None)
+
+
+def _dialogs_of(access: CourseAccess, user, *, playground: bool):
+    source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
+    return Dialog.objects.filter(course=access.course, user=user, source=source).select_related("assistant")
+
+
+def _get_dialog_for_user(request: HttpRequest, slug: str, dialog_id: int, *, playground: bool) -> Dialog:
+    """A dialog of the user's own, in a course they belong to (learners never see others' chats)."""
+    access = _get_course_for_user(request, slug, playground=playground)
+    return get_object_or_404(_dialogs_of(access, request.user, playground=playground), pk=dialog_id)
+
+
+def _get_message_for_user(request: HttpRequest, slug: str, dialog_id: int, message_id: int, **kwargs) -> Message:
+    dialog = _get_dialog_for_user(request, slug, dialog_id, **kwargs)
+    return get_object_or_404(dialog.messages.select_related("dialog"), pk=message_id)
+
+
+def _chat_url(name: str, *, playground: bool, **kwargs) -> str:
+    return reverse(f"dialogs:{'playground' if playground else 'chat'}_{name}", kwargs=kwargs)
+
+
+def _page(request: HttpRequest, access: CourseAccess, dialog: Dialog | None, *, playground: bool) -> HttpResponse:
+    assistants = list(access.course.assistants.select_related("provider"))
+    transcript = list(dialog.messages.filter(replaced_at__isnull=True)) if dialog else []
+    earlier = _earlier_versions(dialog) if dialog else {}
+    for message in transcript:
+        message.earlier = earlier.get(message.pk, [])
+    context = {
+        "access": access,
+        "course": access.course,
+        "dialog": dialog,
+        "transcript": transcript,
+        "models": MODELS,
+        "dialogs": _dialogs_of(access, request.user, playground=playground)[:50],
+        "assistants": assistants,
+        "form": AskForm(assistants=assistants, playground=playground),
+        "playground": playground,
+    }
+    return render(request, "dialogs/chat.html", context)
+
+
+def _earlier_versions(dialog: Dialog) -> dict[int, list[Message]]:
+    """For each edited question: the questions it replaced (newest first), to show as history."""
+    replaced = {m.pk: m for m in dialog.messages.filter(replaced_at__isnull=False, role=Message.Role.USER)}
+    versions: dict[int, list[Message]] = {}
+    for message in dialog.messages.filter(replaces__isnull=False, replaced_at__isnull=True):
+        chain, current = [], replaced.get(message.replaces_id)
+        while current is not None:
+            chain.append(current)
+            current = replaced.get(current.replaces_id)
+        versions[message.pk] = chain
+    return versions
+
+
+def _turn_response(request: HttpRequest, question: Message, answer: Message, *, playground: bool) -> HttpResponse:
+    """After asking: the new turn's HTML for the page's script, or the dialog page without it."""
+    dialog = answer.dialog
+    if request.headers.get("Accept") == "application/json":
+        html = render_to_string(
+            "dialogs/_turn.html",
+            {"messages": [question, answer], "dialog": dialog, "playground": playground, "course": dialog.course},
+            request=request,
+        )
+        url = _chat_url("dialog", playground=playground, slug=dialog.course.slug, dialog_id=dialog.pk)
+        return JsonResponse({"html": html, "dialog_url": url, "replaces": question.replaces_id})
+    return redirect(_chat_url("dialog", playground=playground, slug=dialog.course.slug, dialog_id=dialog.pk))
+
+
+@require_GET
+@login_required
+def chat_index(request: HttpRequest, slug: str, playground: bool = False) -> HttpResponse:
+    access = _get_course_for_user(request, slug, playground=playground)
+    return _page(request, access, None, playground=playground)
+
+
+@require_GET
+@login_required
+def chat_dialog(request: HttpRequest, slug: str, dialog_id: int, playground: bool = False) -> HttpResponse:
+    dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
+    access = _get_course_for_user(request, slug, playground=playground)
+    return _page(request, access, dialog, playground=playground)
+
+
+@require_POST
+@login_required
+def chat_ask(request: HttpRequest, slug: str, dialog_id: int | None = None, playground: bool = False) -> HttpResponse:
+    """Ask a question: in a new dialog (no id) or an existing one."""
+    access = _get_course_for_user(request, slug, playground=playground)
+    assistants = list(access.course.assistants.select_related("provider"))
+    form = AskForm(request.POST, assistants=assistants, playground=playground)
+    if not form.is_valid():
+        return _invalid(request, form)
+    if dialog_id is None:
+        source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
+        dialog = chat.dialog_start(assistant=form.cleaned_data["assistant"], source=source, user=request.user)
+    else:
+        dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
+        if dialog.assistant is None:
+            raise Http404
+    question, answer = chat.turn_ask(dialog=dialog, content=form.cleaned_data["content"])
+    if playground and form.cleaned_data.get("model"):
+        Message.objects.filter(pk=answer.pk).update(model=form.cleaned_data["model"])
+    return _turn_response(request, question, answer, playground=playground)
+
+
+@require_POST
+@login_required
+def chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
+    """Edit my question and regenerate the answer (the old turn is kept as history)."""
+    question = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
+    if question.role != Message.Role.USER or not question.is_active:
+        raise Http404
+    form = AskForm(request.POST, assistants=[], playground=False, edit=True)
+    if not form.is_valid():
+        return _invalid(request, form)
+    new_question, answer = chat.turn_edit(question=question, content=form.cleaned_data["content"])
+    return _turn_response(request, new_question, answer, playground=playground)
+
+
+@require_POST
+@login_required
+def chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
+    answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
+    if answer.role != Message.Role.ASSISTANT or not answer.is_active:
+        raise Http404
+    question, new_answer = chat.turn_retry(answer=answer)
+    return _turn_response(request, question, new_answer, playground=playground)
+
+
+@require_POST
+@login_required
+def chat_stop(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
+    answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
+    chat.answer_stop(answer=answer)
+    return HttpResponse(status=204)
+
+
+@require_POST
+@login_required
+def chat_feedback(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
+    answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
+    form = FeedbackForm(request.POST)
+    if answer.role != Message.Role.ASSISTANT or not form.is_valid():
+        return HttpResponse(status=400)
+    value = form.cleaned_data["value"]
+    chat.feedback_set(answer=answer, value=None if answer.feedback == value else value)  # a second click undoes
+    context = {"message": answer, "dialog": answer.dialog, "course": answer.dialog.course, "playground": playground}
+    return render(request, "dialogs/_message.html#feedback", context)
+
+
+def _invalid(request: HttpRequest, form: AskForm) -> HttpResponse:
+    errors = [str(e) for errors in form.errors.values() for e in errors]
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"errors": errors}, status=400)
+    return HttpResponse(" ".join(errors), status=400, content_type="text/plain; charset=utf-8")
+
+
+# Streaming the answer: Server-Sent Events from an async view (served by uvicorn).
+
+
+def _sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool):
+    answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
+    if answer.role != Message.Role.ASSISTANT:
+        raise Http404
+    assistant = Assistant.objects.select_related("provider", "course").get(pk=answer.dialog.assistant_id)
+    return answer, assistant, chat.history_before(answer), chat.answer_claim(answer)
+
+
+def _render_message(request: HttpRequest, answer: Message, playground: bool) -> str:
+    answer.refresh_from_db()
+    context = {"message": answer, "dialog": answer.dialog, "course": answer.dialog.course, "playground": playground}
+    return render_to_string("dialogs/_message.html", context, request=request)
+
+
+@require_GET
+async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground=False):
+    """Stream the pending answer as Server-Sent Events: delta, citation, tool, then done."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        raise Http404
+    answer, assistant, history, claimed = await sync_to_async(_load_answer_for_stream)(
+        request, slug, dialog_id, message_id, playground
+    )
+
+    async def events() -> AsyncIterator[bytes]:
+        if not claimed:
+            # Already answered (or being answered by another connection): show what there is.
+            html = await sync_to_async(_render_message)(request, answer, playground)
+            yield _sse("done", {"html": html})
+            return
+        written = ""
+        try:
+            result = None
+            async for event in chat_stream(
+                assistant=assistant, history=history, model=answer.model or None, keep_raw_events=playground
+            ):
+                if isinstance(event, TextDelta):
+                    written += event.text
+                    yield _sse("delta", {"text": event.text})
+                elif isinstance(event, CitationAdded):
+                    yield _sse("citation", {"number": event.number, "filename": event.filename})
+                elif isinstance(event, ToolCalled):
+                    yield _sse("tool", {"name": event.name})
+                else:
+                    result = event
+            if isinstance(result, Completed):
+                await sync_to_async(chat.answer_record)(answer=answer, turn=result.turn, status=Message.Status.COMPLETE)
+            elif isinstance(result, Failed):
+                await sync_to_async(chat.answer_record)(
+                    answer=answer, turn=result.turn, status=Message.Status.FAILED, error=result.message
+                )
+            html = await sync_to_async(_render_message)(request, answer, playground)
+            yield _sse("done", {"html": html})
+        except (asyncio.CancelledError, GeneratorExit):
+            # The learner pressed stop or left the page: keep what was written.
+            await asyncio.shield(sync_to_async(chat.answer_cut)(answer=answer, text=written))
+            raise
+
+    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
+    return response

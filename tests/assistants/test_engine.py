@@ -1,0 +1,109 @@
+"""The chat engine against the sandbox, through the real SDK over a real ASGI server."""
+
+import pytest
+
+from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
+from assistants.models import Assistant
+from assistants.services import assistant_create
+from llm.models import Provider
+from tests.fixtures.servers import run_async
+
+
+def _events(assistant: Assistant, question: str, **kwargs) -> list:
+    async def collect():
+        return [
+            e async for e in chat_stream(assistant=assistant, history=[{"role": "user", "content": question}], **kwargs)
+        ]
+
+    return run_async(collect)
+
+
+@pytest.fixture
+def live_assistant(asgi_server, course, curator) -> Assistant:
+    provider = Provider.objects.create(
+        name="Sandbox", kind=Provider.Kind.SANDBOX, base_url=f"{asgi_server.url}/sandbox/v1/", timeout_seconds=10
+    )
+    assistant = assistant_create(
+        course=course,
+        name="Tutor",
+        provider=provider,
+        model="gpt-4.1-mini-2025-04-14",
+        instructions="You help with the Python course.",
+        function_tools=["current_datetime"],
+        user=curator,
+    )
+    return Assistant.objects.select_related("provider", "course").get(pk=assistant.pk)
+
+
+def test_it_streams_text_then_completes_with_usage(live_assistant):
+    events = _events(live_assistant, "Hello there")
+    deltas = [e for e in events if isinstance(e, TextDelta)]
+    done = events[-1]
+    assert isinstance(done, Completed)
+    assert len(deltas) > 1
+    assert done.turn.text == "".join(d.text for d in deltas)
+    assert "sandbox" in done.turn.text
+    assert done.turn.input_tokens > 0 and done.turn.output_tokens > 0
+    assert done.turn.first_token_ms is not None and done.turn.total_ms >= done.turn.first_token_ms
+
+
+def test_it_cites_knowledge_files(live_assistant, make_sandbox_client, asgi_server):
+    client = make_sandbox_client(asgi_server.url)
+    text = "Loops repeat code. A for loop walks over a list; a while loop runs while its condition holds."
+    uploaded = client.files.create(file=("loops.md", text.encode()), purpose="assistants")
+    store = client.vector_stores.create(name="course", file_ids=[uploaded.id])
+    live_assistant.vector_store_id = store.id
+
+    events = _events(live_assistant, "How does a while loop work?")
+    citations = [e for e in events if isinstance(e, CitationAdded)]
+    done = events[-1]
+    assert isinstance(done, Completed)
+    assert citations and citations[0].filename == "loops.md" and citations[0].number == 1
+    assert "while loop" in done.turn.text
+    assert done.turn.search_results[0]["filename"] == "loops.md"
+
+
+def test_it_runs_a_function_and_answers_with_its_output(live_assistant):
+    events = _events(live_assistant, "What is the current date today?")
+    calls = [e for e in events if isinstance(e, ToolCalled)]
+    done = events[-1]
+    assert isinstance(done, Completed)
+    assert [c.name for c in calls] == ["current_datetime"]
+    assert calls[0].output["date"] in done.turn.text
+    assert done.turn.tool_calls[0]["output"] == calls[0].output
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("429", "busy right now"),
+        ("500", "error at its provider"),
+    ],
+)
+def test_it_turns_provider_errors_into_a_clear_message(live_assistant, fault, message):
+    live_assistant.provider.extra_headers = {"X-Sandbox-Fault": fault}
+    live_assistant.provider.max_retries = 1
+    events = _events(live_assistant, "Hello")
+    assert isinstance(events[-1], Failed)
+    assert message in events[-1].message
+
+
+def test_it_gives_up_on_a_hanging_provider(live_assistant):
+    live_assistant.provider.extra_headers = {"X-Sandbox-Fault": "hang"}
+    live_assistant.provider.timeout_seconds = 0.5
+    live_assistant.provider.max_retries = 0
+    events = _events(live_assistant, "Hello")
+    assert isinstance(events[-1], Failed)
+    assert "took too long" in events[-1].message
+
+
+def test_it_retries_a_passing_fault_and_answers(live_assistant):
+    live_assistant.provider.extra_headers = {"X-Sandbox-Fault": "500;times=1;key=engine-retry"}
+    live_assistant.provider.max_retries = 2
+    events = _events(live_assistant, "Hello")
+    assert isinstance(events[-1], Completed)
+
+
+def test_it_uses_the_model_override(live_assistant):
+    events = _events(live_assistant, "Hello", model="gpt-4.1-2025-04-14")
+    assert events[-1].turn.model == "gpt-4.1-2025-04-14"

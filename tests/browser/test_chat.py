@@ -1,0 +1,124 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from assistants.models import KnowledgeFile
+from assistants.services import assistant_create
+from dialogs.models import Message
+from llm.models import Provider
+from tests.browser.conftest import log_in
+
+LESSON = "A while loop repeats its body as long as its condition is true. Use break to leave it early."
+
+
+@pytest.fixture
+def tutor(asgi_server, course, curator, make_sandbox_client):
+    provider = Provider.objects.create(
+        name="Sandbox", kind=Provider.Kind.SANDBOX, base_url=f"{asgi_server.url}/sandbox/v1/", timeout_seconds=10
+    )
+    assistant = assistant_create(
+        course=course, name="Tutor", provider=provider, model="gpt-4.1-mini-2025-04-14", user=curator
+    )
+    client = make_sandbox_client(asgi_server.url)
+    uploaded = client.files.create(file=("while-loops.md", LESSON.encode()), purpose="assistants")
+    assistant.vector_store_id = client.vector_stores.create(name="course", file_ids=[uploaded.id]).id
+    assistant.save()
+    return assistant
+
+
+def _ask(page, text: str) -> None:
+    page.get_by_label("Your message").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def test_it_streams_an_answer_with_a_citation_and_records_a_thumbs_up(asgi_page, course, learner, tutor):
+    page = asgi_page
+    log_in(page, learner.email)
+    page.get_by_role("link", name="Chat with the assistant").click()
+    _ask(page, "How does a while loop work?")
+
+    answer = page.locator("article.msg-assistant").last
+    expect(answer).to_contain_text("as long as its condition is true")
+    expect(answer.locator(".sources")).to_contain_text("while-loops.md")
+    expect(answer.locator(".msg-body")).to_contain_text("[1]")
+    expect(page.get_by_role("link", name="How does a while loop work?")).to_be_visible()  # in "my chats"
+
+    answer.get_by_role("button", name="👍").click()
+    expect(answer.get_by_role("button", name="👍")).to_have_attribute("aria-pressed", "true")
+    assert Message.objects.get(role="assistant").feedback == 1
+
+
+def test_it_edits_a_question_and_regenerates(asgi_page, course, learner, tutor):
+    page = asgi_page
+    log_in(page, learner.email)
+    page.goto(f"/c/{course.slug}/chat/")
+    _ask(page, "Tell me about loops")
+    expect(page.locator("article.msg-assistant .msg-body").last).not_to_contain_text("Writing")
+    first_answer = page.locator("article.msg-assistant").last.inner_text()
+
+    question = page.locator("article.msg-user").last
+    question.get_by_text("Edit", exact=True).click()
+    question.get_by_label("Edit your message").fill(
+        "How does a while loop work? Hint: it repeats while a condition holds"
+    )
+    question.get_by_role("button", name="Save and regenerate").click()
+
+    expect(page.locator("article.msg-user")).to_have_count(1)
+    expect(page.locator("article.msg-user")).to_contain_text("Hint: it repeats")
+    expect(page.locator("article.msg-assistant")).to_contain_text("as long as its condition is true")
+    expect(page.get_by_text("Earlier versions of this question")).to_be_visible()
+    assert page.locator("article.msg-assistant").inner_text() != first_answer
+    assert Message.objects.filter(replaced_at__isnull=False).count() == 2  # kept as history
+
+
+def test_it_shows_a_provider_failure_and_keeps_the_chat(asgi_page, course, learner, tutor):
+    tutor.provider.extra_headers = {"X-Sandbox-Fault": "429"}
+    tutor.provider.max_retries = 0
+    tutor.provider.save()
+    page = asgi_page
+    log_in(page, learner.email)
+    page.goto(f"/c/{course.slug}/chat/")
+    _ask(page, "Hello?")
+    alert = page.locator("article.msg-assistant .msg-error")
+    expect(alert).to_contain_text("busy right now")
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()
+    expect(page.locator("article.msg-user")).to_contain_text("Hello?")
+
+
+def test_it_gives_curators_a_debug_panel_and_a_model_switch(asgi_page, course, curator, tutor):
+    page = asgi_page
+    log_in(page, curator.email)
+    page.goto(f"/c/{course.slug}/playground/")
+    page.get_by_label("Model").fill("gpt-4.1-2025-04-14")
+    _ask(page, "How does a while loop work?")
+    answer = page.locator("article.msg-assistant").last
+    expect(answer).to_contain_text("as long as its condition is true")
+    answer.get_by_text("Debug").click()
+    debug = answer.locator("[data-debug]")
+    expect(debug).to_contain_text("gpt-4.1-2025-04-14")
+    expect(debug).to_contain_text(re.compile(r"First token\s*\d+ ms"))
+    expect(debug).to_contain_text("while-loops.md")
+    expect(debug).to_contain_text("raw events")
+
+
+def test_it_keeps_learners_out_of_the_playground_and_other_courses(asgi_page, course, other_course, learner, tutor):
+    page = asgi_page
+    log_in(page, learner.email)
+    assert page.goto(f"/c/{course.slug}/playground/").status == 404
+    assert page.goto(f"/c/{other_course.slug}/chat/").status == 404
+    page.goto(f"/c/{course.slug}/chat/")
+    expect(page.get_by_role("link", name="Playground")).to_have_count(0)
+
+
+def test_a_curator_uploads_a_knowledge_file_and_sees_it_become_ready(asgi_page, course, curator, tutor, tmp_path):
+    page = asgi_page
+    log_in(page, curator.email)
+    page.goto(tutor.get_absolute_url())
+    lesson = tmp_path / "for-loops.md"
+    lesson.write_text("# For loops\nA for loop walks over the items of a list.")
+    page.locator("input[type=file]").set_input_files(str(lesson))
+    page.get_by_role("button", name="Upload").click()
+    row = page.locator("tr[data-file='for-loops.md']")
+    expect(row).to_contain_text("ready", timeout=15_000)
+    assert KnowledgeFile.objects.get().status == "ready"

@@ -1,0 +1,13 @@
+import pytest
+
+from assistants.models import Assistant
+from assistants.services import assistant_create
+from llm.models import Provider
+
+
+@pytest.fixture
+def tutor(course, curator) -> Assistant:
+    provider = Provider.objects.create(name="Sandbox", kind=Provider.Kind.SANDBOX)
+    return assistant_create(
+        course=course, name="Tutor", provider=provider, model="gpt-4.1-mini-2025-04-14", user=curator
+    )

@@ -1,0 +1,115 @@
+"""Streaming answers over a real ASGI server (uvicorn), as the browser receives them."""
+
+import json
+import time
+
+import httpx2
+import pytest
+
+from dialogs.models import Dialog, Message
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+@pytest.fixture
+def served_tutor(asgi_server, tutor):
+    tutor.provider.base_url = f"{asgi_server.url}/sandbox/v1/"
+    tutor.provider.timeout_seconds = 5
+    tutor.provider.max_retries = 0
+    tutor.provider.save()
+    return tutor
+
+
+def _ask(client, course, user, content="Hello there") -> Message:
+    client.force_login(user)
+    client.post(f"/c/{course.slug}/chat/ask/", {"content": content}, **JSON)
+    return Message.objects.get(role="assistant", status="pending")
+
+
+def _events(response) -> list[tuple[str, dict]]:
+    events, name = [], None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line[len("event: ") :]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[len("data: ") :])))
+    return events
+
+
+def _stream_url(answer: Message) -> str:
+    return f"/c/{answer.dialog.course.slug}/chat/{answer.dialog_id}/messages/{answer.pk}/stream/"
+
+
+def _http(asgi_server, client) -> httpx2.Client:
+    return httpx2.Client(base_url=asgi_server.url, cookies={"sessionid": client.cookies["sessionid"].value}, timeout=10)
+
+
+def test_it_streams_the_answer_and_records_it(client, course, learner, served_tutor, asgi_server):
+    answer = _ask(client, course, learner)
+    with _http(asgi_server, client) as http, http.stream("GET", _stream_url(answer)) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = _events(response)
+    names = [name for name, _ in events]
+    assert names[0] == "delta" and names[-1] == "done" and names.count("done") == 1
+    text = "".join(data["text"] for name, data in events if name == "delta")
+    answer.refresh_from_db()
+    assert answer.status == "complete"
+    assert answer.content == text
+    assert answer.model == "gpt-4.1-mini-2025-04-14"
+    assert answer.input_tokens > 0 and answer.output_tokens > 0 and answer.first_token_ms is not None
+    assert "sandbox" in events[-1][1]["html"]
+
+
+def test_it_does_not_generate_an_answer_twice(client, course, learner, served_tutor, asgi_server):
+    answer = _ask(client, course, learner)
+    with _http(asgi_server, client) as http:
+        http.get(_stream_url(answer))
+        answer.refresh_from_db()
+        first = (answer.content, answer.total_ms)
+        with http.stream("GET", _stream_url(answer)) as response:
+            events = _events(response)
+    assert [name for name, _ in events] == ["done"]
+    answer.refresh_from_db()
+    assert (answer.content, answer.total_ms) == first
+
+
+def test_it_keeps_a_failed_answer_with_a_clear_message(client, course, learner, served_tutor, asgi_server):
+    served_tutor.provider.extra_headers = {"X-Sandbox-Fault": "500"}
+    served_tutor.provider.save()
+    answer = _ask(client, course, learner)
+    with _http(asgi_server, client) as http, http.stream("GET", _stream_url(answer)) as response:
+        events = _events(response)
+    answer.refresh_from_db()
+    assert answer.status == "failed"
+    assert "error at its provider" in answer.error
+    assert "error at its provider" in events[-1][1]["html"]
+    assert "Try again" in events[-1][1]["html"]
+
+
+def test_it_keeps_the_partial_answer_when_the_learner_leaves(
+    client, course, learner, served_tutor, asgi_server, settings
+):
+    settings.SANDBOX_STREAM_DELAY_SECONDS = 0.1  # slow enough to leave in the middle
+    answer = _ask(client, course, learner)
+    with _http(asgi_server, client) as http, http.stream("GET", _stream_url(answer)) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                break  # the first delta arrived: close the connection, like pressing Stop
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        answer.refresh_from_db()
+        if answer.status != "streaming":
+            break
+        time.sleep(0.05)
+    assert answer.status == "stopped"
+    assert answer.content  # what was written is kept
+    assert Dialog.objects.get().messages.count() == 2
+
+
+def test_it_404s_the_stream_of_someone_elses_answer(client, course, learner, curator, served_tutor, asgi_server):
+    answer = _ask(client, course, learner)
+    client.force_login(curator)
+    with _http(asgi_server, client) as http:
+        assert http.get(_stream_url(answer)).status_code == 404
+    answer.refresh_from_db()
+    assert answer.status == "pending"

@@ -1,0 +1,113 @@
+import json
+
+from dialogs.formats import export_dpo, export_hf_chat, export_supervised, hf_chat_example
+from dialogs.validation import validate_dataset
+from llm.catalog import get_model
+from tests.dialogs.examples import demo_examples, demo_pairs, tool_example
+
+
+def test_it_exports_one_openai_line_per_example():
+    examples = demo_examples()
+
+    lines = list(export_supervised(examples))
+
+    assert len(lines) == len(examples)
+    assert all(line.endswith("\n") and line.count("\n") == 1 for line in lines)
+    assert [json.loads(line) for line in lines] == examples
+
+
+def test_it_keeps_weights_and_tool_calls_in_the_openai_export():
+    (line,) = export_supervised([tool_example()])
+
+    exported = json.loads(line)
+    assert exported["messages"][2]["weight"] == 0
+    assert exported["messages"][4]["tool_calls"][0]["function"]["name"] == "search_course"
+    assert exported["tools"][0]["function"]["name"] == "search_course"
+    assert exported["parallel_tool_calls"] is False
+
+
+def test_it_keeps_russian_text_readable():
+    (line,) = export_supervised(demo_examples()[:1])
+
+    assert "Основы Python" in line
+    assert "\\u" not in line
+
+
+def test_it_leaves_out_keys_openai_would_reject():
+    example = {**demo_examples()[0], "note": "curator's remark"}
+
+    (line,) = export_supervised([example])
+
+    assert "note" not in json.loads(line)
+
+
+def test_it_streams_lazily():
+    def examples():
+        yield demo_examples()[0]
+        raise AssertionError("read further than asked")
+
+    lines = export_supervised(examples())
+
+    assert json.loads(next(lines))["messages"][1]["role"] == "user"
+
+
+def test_it_exports_a_demo_like_dataset_that_passes_every_check():
+    lines = list(export_supervised(demo_examples()))
+
+    report = validate_dataset(enumerate(json.loads(line) for line in lines), base_model=get_model("gpt-4.1-mini"))
+
+    assert not report.is_blocked
+    assert [issue.code for issue in report.all_issues()] == ["few_examples"]  # 13 examples: fewer than 50
+
+
+def test_it_exports_dpo_pairs_in_openais_preference_format():
+    pairs = demo_pairs()
+
+    lines = list(export_dpo(pairs))
+
+    first = json.loads(lines[0])
+    assert set(first) == {"input", "preferred_output", "non_preferred_output"}
+    assert first["preferred_output"] == [
+        {"role": "assistant", "content": "Используйте `for i in range(1, 11): print(i)`."}
+    ]
+    assert [json.loads(line) for line in lines] == pairs
+
+
+def test_it_exports_hugging_face_chat_without_weights():
+    lines = list(export_hf_chat(demo_examples()))
+
+    example = json.loads(lines[-1])
+    assert all(
+        set(message) <= {"role", "content", "tool_calls", "tool_call_id", "name"} for message in example["messages"]
+    )
+    assert [message["role"] for message in example["messages"]] == [
+        "system",
+        "user",
+        "assistant",  # weight 0 in the OpenAI file: kept, as HF has no weights
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    assert example["tools"][0]["function"]["name"] == "search_course"
+
+
+def test_it_gives_hugging_face_tool_calls_decoded_arguments():
+    converted = hf_chat_example(tool_example())
+
+    call = converted["messages"][4]
+    assert call["content"] == ""
+    assert call["tool_calls"] == [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "search_course", "arguments": {"query": "генераторы"}},
+        }
+    ]
+    assert converted["messages"][5] == {
+        "role": "tool",
+        "content": "Урок 7: генераторы и yield.",
+        "name": "search_course",
+        "tool_call_id": "call_1",
+    }
+    assert "parallel_tool_calls" not in converted

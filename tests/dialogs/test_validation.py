@@ -1,0 +1,257 @@
+import copy
+
+import pytest
+
+from dialogs.validation import ERROR, WARNING, example_errors, validate_dataset, validate_example
+from llm import tokens
+from llm.catalog import DPO, SFT, get_model
+from tests.dialogs.examples import INSTRUCTIONS, chat_example, demo_examples, demo_pairs, dpo_pair, tool_example
+
+
+def codes(report) -> list[str]:
+    return [issue.code for issue in report.issues]
+
+
+def check(example: object) -> list[str]:
+    return codes(validate_example(example, token_limit=None))
+
+
+def test_it_finds_nothing_wrong_with_good_examples():
+    for example in demo_examples():
+        report = validate_example(example, token_limit=65_536, key="k")
+
+        assert report.issues == ()
+        assert report.is_valid
+        assert report.kind == SFT
+
+
+def test_it_counts_tokens_like_the_guide():
+    for example in [
+        *demo_examples(),
+        {"messages": [{"role": "user", "content": "Hi", "name": "lev"}, *tool_example()["messages"][1:]]},
+    ]:
+        report = validate_example(example, token_limit=None)
+
+        assert report.total_tokens == tokens.count_messages(example["messages"], tools=example.get("tools"))
+        assert report.assistant_tokens == tokens.count_assistant_tokens(example["messages"])
+        assert report.messages == len(example["messages"])
+
+
+@pytest.mark.parametrize(
+    ("example", "code"),
+    [
+        ("just text", "data_type"),
+        ({"messages": []}, "missing_messages_list"),
+        ({"prompt": "Q", "completion": "A"}, "missing_messages_list"),
+        ({"messages": [{"content": "Q"}, {"role": "assistant", "content": "A"}]}, "message_missing_key"),
+        (
+            {"messages": [{"role": "user", "content": "Q", "lang": "ru"}, {"role": "assistant", "content": "A"}]},
+            "message_unrecognized_key",
+        ),
+        ({"messages": [{"role": "human", "content": "Q"}, {"role": "assistant", "content": "A"}]}, "unrecognized_role"),
+        ({"messages": [{"role": "user"}, {"role": "assistant", "content": "A"}]}, "missing_content"),
+        ({"messages": [{"role": "user", "content": ["Q"]}, {"role": "assistant", "content": "A"}]}, "missing_content"),
+        (
+            {"messages": [{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": "Q"}]},
+            "missing_assistant_message",
+        ),
+        ({"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": " \n "}]}, "empty_content"),
+        ({"messages": ["Q", {"role": "assistant", "content": "A"}]}, "message_not_object"),
+        ({**chat_example("Q", "A"), "metadata": {}}, "unrecognized_key"),
+    ],
+)
+def test_it_reports_the_format_errors_of_openais_guide(example, code):
+    report = validate_example(example, token_limit=None)
+
+    assert code in codes(report)
+    assert not report.is_valid
+    assert all(issue.severity == ERROR for issue in report.issues)
+
+
+def test_it_points_at_the_message_at_fault():
+    example = chat_example("Q", "A")
+    example["messages"][1]["role"] = "learner"
+
+    (issue,) = validate_example(example, token_limit=None, key=42).issues
+
+    assert (issue.code, issue.example_key, issue.message_index) == ("unrecognized_role", 42, 1)
+    assert "learner" in issue.message
+
+
+def broken_tool_example(change) -> dict:
+    example = copy.deepcopy(tool_example())
+    change(example["messages"])
+    return example
+
+
+def test_it_checks_tool_calls():
+    def bad_arguments(messages):
+        messages[4]["tool_calls"][0]["function"]["arguments"] = {"query": "генераторы"}
+
+    def no_name(messages):
+        del messages[4]["tool_calls"][0]["function"]["name"]
+
+    def wrong_answer(messages):
+        messages[5]["tool_call_id"] = "call_2"
+
+    def no_answer(messages):
+        del messages[5]
+
+    def tool_calls_on_user(messages):
+        messages[3]["tool_calls"] = messages[4]["tool_calls"]
+
+    assert "bad_tool_arguments" in check(broken_tool_example(bad_arguments))
+    assert "bad_tool_call" in check(broken_tool_example(no_name))
+    assert "unmatched_tool_call" in check(broken_tool_example(wrong_answer))
+    assert "unanswered_tool_call" in check(broken_tool_example(no_answer))
+    assert "message_unrecognized_key" in check(broken_tool_example(tool_calls_on_user))
+
+
+def test_it_accepts_an_example_that_ends_with_a_tool_call():
+    example = tool_example()
+    example["messages"] = example["messages"][:5]  # teaches when to call the tool
+
+    assert check(example) == []
+
+
+def test_it_warns_about_calls_to_undeclared_tools():
+    example = copy.deepcopy(tool_example())
+    example["tools"][0]["function"]["name"] = "search_web"
+
+    report = validate_example(example, token_limit=None)
+
+    assert codes(report) == ["unknown_tool"]
+    assert report.is_valid
+
+
+def test_it_checks_weights():
+    def with_weights(*weights):
+        example = {"messages": [{"role": "user", "content": "Q"}]}
+        for number, weight in enumerate(weights):
+            example["messages"] += [{"role": "assistant", "content": f"A{number}", "weight": weight}]
+            example["messages"] += [{"role": "user", "content": f"Q{number}"}]
+        example["messages"].pop()
+        return example
+
+    assert check(with_weights(0, 1)) == []
+    assert check(with_weights(2)) == ["bad_weight"]
+    assert check(with_weights(True)) == ["bad_weight"]
+    assert check(with_weights(0, 0)) == ["nothing_to_learn"]
+    user_weight = {"messages": [{"role": "user", "content": "Q", "weight": 1}, {"role": "assistant", "content": "A"}]}
+    assert check(user_weight) == ["weight_not_on_assistant"]
+
+
+def test_it_warns_when_messages_follow_the_last_answer():
+    example = chat_example("Q", "A")
+    example["messages"].append({"role": "user", "content": "Спасибо!"})
+
+    assert check(example) == ["last_message_not_assistant"]
+
+
+def test_it_enforces_the_base_models_token_limit():
+    example = chat_example("Q", "Очень длинный ответ. " * 50)
+
+    report = validate_example(example, token_limit=100)
+
+    assert codes(report) == ["token_limit"]
+    assert str(report.total_tokens) in report.issues[0].message
+    assert validate_example(example, token_limit=None).issues == ()
+
+
+def test_it_blocks_a_dataset_under_ten_examples():
+    report = validate_dataset(enumerate(demo_examples()[:9]), base_model=get_model("gpt-4.1-mini"))
+
+    assert report.is_blocked
+    assert [issue.code for issue in report.issues] == ["too_few_examples"]
+    assert "9" in report.issues[0].message
+
+
+def test_it_warns_under_fifty_examples_but_lets_training_start():
+    report = validate_dataset(enumerate(demo_examples()[:10]), base_model=get_model("gpt-4.1-mini"))
+
+    assert not report.is_blocked
+    assert [(issue.code, issue.severity) for issue in report.issues] == [("few_examples", WARNING)]
+
+
+def test_it_finds_duplicates_and_near_duplicates():
+    examples = demo_examples()
+    examples.append(copy.deepcopy(examples[0]))
+    near = copy.deepcopy(examples[1])
+    near["messages"][1]["content"] = "  чем СПИСОК отличается от кортежа!!  "
+    near["messages"][2]["content"] = "Список можно изменять; кортеж - нет"
+    examples.append(near)
+    examples.append(chat_example("Чем список отличается от множества?", "Множество не хранит порядок."))
+
+    report = validate_dataset(((f"ex{number}", example) for number, example in enumerate(examples)), base_model=None)
+
+    found = [(issue.code, issue.example_key) for issue in report.issues if issue.code != "few_examples"]
+    assert found == [("duplicate", "ex13"), ("near_duplicate", "ex14")]
+    assert "ex0" in report.issues_by_example()["ex13"][0].message
+    assert "ex1" in report.issues_by_example()["ex14"][0].message
+
+
+def test_it_reports_example_issues_with_the_dataset():
+    examples = demo_examples()
+    examples[3] = {"messages": [{"role": "user", "content": "Q"}]}
+
+    report = validate_dataset(
+        ((example_id, example) for example_id, example in enumerate(examples, 100)), base_model=None
+    )
+
+    assert report.is_blocked
+    assert report.error_count == 1
+    assert report.issues_by_example()[103][0].code == "missing_assistant_message"
+    assert [r.key for r in report.examples] == list(range(100, 113))
+
+
+def test_it_checks_dpo_pairs():
+    assert check(demo_pairs()[0]) == []
+    assert check(dpo_pair("Q", "Same answer.", " Same answer. ")) == ["identical_outputs"]
+    assert check(dpo_pair("Q", "Good.", "  ")) == ["empty_content"]
+    two_preferred = dpo_pair("Q", "A", "B")
+    two_preferred["preferred_output"].append({"role": "assistant", "content": "C"})
+    assert check(two_preferred) == ["bad_dpo_output"]
+    user_output = dpo_pair("Q", "A", "B")
+    user_output["non_preferred_output"][0]["role"] = "user"
+    assert check(user_output) == ["bad_dpo_output"]
+    bad_input = dpo_pair("Q", "A", "B")
+    bad_input["input"]["messages"][1]["role"] = "human"
+    assert check(bad_input) == ["unrecognized_role"]
+    assert check({"preferred_output": [], "non_preferred_output": []}) == ["missing_messages_list"]
+
+
+def test_it_counts_both_answers_of_a_pair():
+    pair = dpo_pair("Вопрос?", "Хороший ответ.", "Плохой ответ.")
+
+    report = validate_example(pair, token_limit=None)
+
+    assert report.kind == DPO
+    assert report.messages == 4
+    assert report.assistant_tokens == tokens.count_text("Хороший ответ.") + tokens.count_text("Плохой ответ.")
+    outputs = pair["preferred_output"] + pair["non_preferred_output"]
+    assert report.total_tokens == tokens.count_messages(pair["input"]["messages"] + outputs)
+
+
+def test_it_refuses_dpo_for_a_model_that_only_learns_supervised():
+    pairs = demo_pairs()
+
+    assert not validate_dataset(enumerate(pairs), base_model=get_model("gpt-4.1-mini")).is_blocked
+    report = validate_dataset(enumerate(pairs), base_model=get_model("gpt-4o-mini"))
+    assert [issue.code for issue in report.issues if issue.severity == ERROR] == ["method_not_supported"]
+
+
+def test_it_refuses_a_dataset_mixing_examples_and_pairs():
+    report = validate_dataset(enumerate(demo_examples() + demo_pairs()[:1]), base_model=None)
+
+    assert report.kind is None
+    assert "mixed_kinds" in [issue.code for issue in report.issues]
+
+
+def test_it_gives_import_only_the_format_errors():
+    example = chat_example("Пишите на ivan@example.com", "Хорошо.")
+
+    assert example_errors(example) == []
+    assert [issue.code for issue in example_errors({"messages": [{"role": "user", "content": ""}]})] == [
+        "empty_content",
+        "missing_assistant_message",
+    ]

@@ -47,17 +47,24 @@ def knowledge_files_reset(*, assistant: Assistant) -> None:
 
 
 def _ensure_vector_store(*, assistant_id: int, client: openai.OpenAI) -> str:
-    with transaction.atomic():
-        # The row lock keeps two concurrent pushes from creating two stores for one assistant.
-        assistant = Assistant.objects.select_for_update().get(pk=assistant_id)
-        if not assistant.vector_store_id:
-            store = client.vector_stores.create(
-                name=f"gradcap: {assistant.course.title} / {assistant.name}"[:200],
-                metadata={"gradcap_assistant": str(assistant.pk)},
-            )
-            assistant.vector_store_id = store.id
-            assistant.save(update_fields=["vector_store_id"])
+    """The assistant's vector store at its provider, created on first use.
+
+    No database lock is held during the provider call (with SQLite that would lock the whole
+    database, and the sandbox shares it). Two concurrent first pushes may both create a store:
+    the first to record its id wins and the other store is deleted again.
+    """
+    assistant = Assistant.objects.select_related("course").get(pk=assistant_id)
+    if assistant.vector_store_id:
         return assistant.vector_store_id
+    store = client.vector_stores.create(
+        name=f"gradcap: {assistant.course.title} / {assistant.name}"[:200],
+        metadata={"gradcap_assistant": str(assistant.pk)},
+    )
+    recorded = Assistant.objects.filter(pk=assistant_id, vector_store_id="").update(vector_store_id=store.id)
+    if recorded:
+        return store.id
+    _ignore_missing(client.vector_stores.delete, store.id)
+    return Assistant.objects.values_list("vector_store_id", flat=True).get(pk=assistant_id)
 
 
 def _fail(knowledge_file: KnowledgeFile, reason: str) -> None:

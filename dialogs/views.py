@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
-from assistants.models import Assistant
 from courses.access import CourseAccess, course_for_user
 from courses.models import Membership
 from llm.catalog import MODELS
@@ -190,11 +189,16 @@ def _sse(event: str, data: dict) -> bytes:
 
 
 def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool):
-    answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
-    if answer.role != Message.Role.ASSISTANT:
+    # One query for the answer, its dialog and assistant: this runs before every first token.
+    access = _get_course_for_user(request, slug, playground=playground)
+    answers = Message.objects.select_related("dialog__assistant__provider", "dialog__assistant__course")
+    dialogs = _dialogs_of(access, request.user, playground=playground)
+    answer = get_object_or_404(
+        answers, pk=message_id, role=Message.Role.ASSISTANT, dialog__in=dialogs, dialog_id=dialog_id
+    )
+    if answer.dialog.assistant is None:
         raise Http404
-    assistant = Assistant.objects.select_related("provider", "course").get(pk=answer.dialog.assistant_id)
-    return answer, assistant, chat.history_before(answer), chat.answer_claim(answer)
+    return answer, answer.dialog.assistant, chat.history_before(answer), chat.answer_claim(answer)
 
 
 def _render_message(request: HttpRequest, answer: Message, playground: bool) -> str:

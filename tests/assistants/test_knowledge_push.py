@@ -1,0 +1,99 @@
+"""Knowledge files pushed to the provider (the sandbox over HTTP) by the background task."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from assistants import knowledge
+from assistants.models import KnowledgeFile
+from assistants.services import assistant_update
+
+
+@pytest.fixture
+def served(asgi_server, assistant, make_sandbox_client):
+    assistant.provider.base_url = f"{asgi_server.url}/sandbox/v1/"
+    assistant.provider.timeout_seconds = 5
+    assistant.provider.max_retries = 0
+    assistant.provider.save()
+    return assistant, make_sandbox_client(asgi_server.url)
+
+
+def _add(assistant, name="loops.md", content=b"# Loops\nA for loop walks over a list.") -> KnowledgeFile:
+    return KnowledgeFile.objects.create(
+        assistant=assistant, file=SimpleUploadedFile(name, content), name=name, size=len(content)
+    )
+
+
+def test_it_pushes_a_file_into_the_assistants_vector_store(served):
+    assistant, sandbox = served
+    knowledge_file = _add(assistant)
+    knowledge.knowledge_file_push(knowledge_file_id=knowledge_file.pk)
+    knowledge_file.refresh_from_db()
+    assistant.refresh_from_db()
+    assert knowledge_file.status == "ready" and knowledge_file.error == ""
+    store_files = sandbox.vector_stores.files.list(vector_store_id=assistant.vector_store_id)
+    assert [f.id for f in store_files] == [knowledge_file.provider_file_id]
+    hits = sandbox.vector_stores.search(assistant.vector_store_id, query="for loop")
+    assert hits.data[0].filename == "loops.md"
+
+
+def test_it_runs_again_without_duplicating_anything(served):
+    assistant, sandbox = served
+    knowledge_file = _add(assistant)
+    knowledge.knowledge_file_push(knowledge_file_id=knowledge_file.pk)
+    KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(status="processing")  # as if killed after the upload
+    knowledge.knowledge_file_push(knowledge_file_id=knowledge_file.pk)
+    assistant.refresh_from_db()
+    assert len(sandbox.files.list(purpose="assistants").data) == 1
+    assert len(sandbox.vector_stores.list().data) == 1
+    assert len(sandbox.vector_stores.files.list(vector_store_id=assistant.vector_store_id).data) == 1
+
+
+def test_it_marks_a_file_failed_with_the_providers_reason(served):
+    assistant, _ = served
+    assistant.provider.extra_headers = {"X-Sandbox-Fault": "500"}
+    assistant.provider.save()
+    knowledge_file = _add(assistant)
+    knowledge.knowledge_file_push(knowledge_file_id=knowledge_file.pk)
+    knowledge_file.refresh_from_db()
+    assert knowledge_file.status == "failed"
+    assert "The provider refused the file (500)" in knowledge_file.error
+
+
+def test_it_deletes_the_file_at_the_provider_too(served):
+    assistant, sandbox = served
+    knowledge_file = _add(assistant)
+    knowledge.knowledge_file_push(knowledge_file_id=knowledge_file.pk)
+    knowledge_file.refresh_from_db()
+    provider_file_id = knowledge_file.provider_file_id
+    knowledge.knowledge_file_remove(knowledge_file_id=knowledge_file.pk)
+    assistant.refresh_from_db()
+    assert not KnowledgeFile.objects.exists()
+    assert sandbox.vector_stores.files.list(vector_store_id=assistant.vector_store_id).data == []
+    assert provider_file_id not in [f.id for f in sandbox.files.list().data]
+
+
+def test_it_keeps_a_file_it_could_not_delete_at_the_provider(served):
+    assistant, _ = served
+    knowledge_file = _add(assistant)
+    knowledge.knowledge_file_push(knowledge_file_id=knowledge_file.pk)
+    assistant.provider.extra_headers = {"X-Sandbox-Fault": "500"}
+    assistant.provider.save()
+    knowledge.knowledge_file_remove(knowledge_file_id=knowledge_file.pk)
+    knowledge_file.refresh_from_db()
+    assert knowledge_file.status == "failed"
+    assert "Could not delete" in knowledge_file.error
+
+
+def test_it_pushes_everything_again_after_a_provider_change(served, curator, django_capture_on_commit_callbacks):
+    assistant, _ = served
+    knowledge_file = _add(assistant)
+    knowledge.knowledge_file_push(knowledge_file_id=knowledge_file.pk)
+    new_provider = type(assistant.provider).objects.create(
+        name="Second sandbox", kind="sandbox", base_url=assistant.provider.base_url
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assistant_update(assistant=assistant, user=curator, provider=new_provider)
+    assistant.refresh_from_db()
+    knowledge_file.refresh_from_db()
+    assert knowledge_file.status == "ready"
+    assert assistant.vector_store_id  # a new store at the new provider

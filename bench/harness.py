@@ -120,7 +120,9 @@ def median(values: list[float]) -> float:
 
 def finish(*, goal: str, measured: float, limit: float, unit: str = "") -> int:
     """Print the last line (goal, figure, ratio to the limit) and return the exit code."""
-    ratio = measured / limit if limit else float("inf")
+    # A goal of zero (errors) is met only by zero.
+    zero_ratio = 0.0 if measured == 0 else float("inf")
+    ratio = measured / limit if limit else zero_ratio
     met = measured <= limit
     print(f"goal: {goal}; measured {measured:.2f}{unit}; ratio to limit {ratio:.2f} ({'met' if met else 'NOT met'})")
     return 0 if met else 1

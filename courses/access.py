@@ -29,14 +29,15 @@ def course_for_user(user: User, slug: str, *, role: str | None = None) -> Course
     """
     if not user.is_authenticated:
         raise Http404
-    course = Course.objects.filter(slug=slug).first()
-    if course is None:
-        raise Http404
-    if user.is_site_admin:
-        member_role = Membership.Role.CURATOR
+    # Members are the common case: one query finds the course and the role together.
+    membership = Membership.objects.select_related("course").filter(user=user, course__slug=slug).first()
+    if membership is not None:
+        course, member_role = membership.course, membership.role
+    elif user.is_site_admin:
+        course, member_role = Course.objects.filter(slug=slug).first(), Membership.Role.CURATOR
     else:
-        member_role = Membership.objects.filter(course=course, user=user).values_list("role", flat=True).first()
-    if member_role is None:
+        raise Http404
+    if course is None:
         raise Http404
     if not course.is_active and member_role != Membership.Role.CURATOR:
         raise Http404

@@ -19,7 +19,7 @@ class AskForm(forms.Form):
         label=_("Model"),
         required=False,
         max_length=200,
-        help_text=_("Compare answers: leave empty for the assistant's own model."),
+        help_text=_("To compare answers, name another model; leave empty to use the assistant's own."),
         widget=forms.TextInput(attrs={"list": "catalog-models", "autocomplete": "off"}),
     )
 

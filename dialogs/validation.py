@@ -424,7 +424,7 @@ class _Inspection:
         elif isinstance(messages[-1], dict) and messages[-1].get("role") != "assistant":
             self.warning(
                 "last_message_not_assistant",
-                _("The example ends after the last assistant answer; the messages after it teach nothing."),
+                _("The example goes on after the last assistant answer; the messages after it teach nothing."),
                 len(messages) - 1,
             )
 

@@ -189,7 +189,10 @@ def _sse(event: str, data: dict) -> bytes:
 
 
 def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool):
-    # One query for the answer, its dialog and assistant: this runs before every first token.
+    # Everything before the first token happens in this one call (one thread, one connection),
+    # with one query for the answer, its dialog and assistant.
+    if not request.user.is_authenticated:
+        raise Http404
     access = _get_course_for_user(request, slug, playground=playground)
     answers = Message.objects.select_related("dialog__assistant__provider", "dialog__assistant__course")
     dialogs = _dialogs_of(access, request.user, playground=playground)
@@ -210,9 +213,6 @@ def _render_message(request: HttpRequest, answer: Message, playground: bool) -> 
 @require_GET
 async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground=False):
     """Stream the pending answer as Server-Sent Events: delta, citation, tool, then done."""
-    user = await request.auser()
-    if not user.is_authenticated:
-        raise Http404
     answer, assistant, history, claimed = await sync_to_async(_load_answer_for_stream)(
         request, slug, dialog_id, message_id, playground
     )

@@ -78,3 +78,11 @@ def test_it_404s_for_an_assistant_of_another_course(client, other_course, other_
     client.force_login(other_curator)
     response = client.get(f"/c/{other_course.slug}/assistants/{assistant.pk}/")
     assert response.status_code == 404
+
+
+def test_it_shows_the_assistant_page_once_with_a_plain_title(client, course, curator, assistant):
+    client.force_login(curator)
+    page = client.get(assistant.get_absolute_url()).text
+    assert "<title>Tutor · Python basics · gradcap</title>" in page
+    assert page.count('id="api-keys"') == 1
+    assert page.count('id="knowledge"') == 1

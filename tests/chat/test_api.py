@@ -34,6 +34,7 @@ def _post(http, assistant, key, body=None, *, content=None):
     return http.post(url, json=body, headers=headers)
 
 
+@pytest.mark.smoke
 def test_it_answers_and_records_an_api_dialog(http, served_tutor, key):
     response = _post(http, served_tutor, key, {"message": "Hello", "user_id": "telegram:42"})
     assert response.status_code == 200

@@ -44,6 +44,7 @@ def _http(asgi_server, client) -> httpx2.Client:
     return httpx2.Client(base_url=asgi_server.url, cookies={"sessionid": client.cookies["sessionid"].value}, timeout=10)
 
 
+@pytest.mark.smoke
 def test_it_streams_the_answer_and_records_it(client, course, learner, served_tutor, asgi_server):
     answer = _ask(client, course, learner)
     with _http(asgi_server, client) as http, http.stream("GET", _stream_url(answer)) as response:

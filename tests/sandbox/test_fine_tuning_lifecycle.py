@@ -20,6 +20,7 @@ def _create(client, **options):
     return client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=training.id, **options)
 
 
+@pytest.mark.smoke
 def test_it_succeeds_with_a_tuned_model_trained_tokens_and_a_result_file(sandbox_client):
     job = _create(sandbox_client, suffix="python-basics", seed=7)
 

@@ -30,6 +30,7 @@ def test_it_answers_plainly_that_it_is_the_sandbox(sandbox_client):
     assert response.output[0].type == "message"
 
 
+@pytest.mark.smoke
 def test_it_quotes_the_best_passage_and_cites_its_file(sandbox_client, knowledge):
     response = sandbox_client.responses.create(
         model="gpt-4.1-mini", input="When is the final exam?", tools=_file_search(knowledge)

@@ -37,8 +37,11 @@ def _next_position(dialog: Dialog) -> int:
 
 
 @transaction.atomic
-def turn_ask(*, dialog: Dialog, content: str, replaces: Message | None = None) -> tuple[Message, Message]:
-    """Record a user message and the assistant answer it awaits (status pending)."""
+def turn_ask(
+    *, dialog: Dialog, content: str, replaces: Message | None = None, model: str = ""
+) -> tuple[Message, Message]:
+    """Record a user message and the assistant answer it awaits (status pending). `model`
+    overrides the assistant's model for this answer (the playground's model switch)."""
     dialog = Dialog.objects.select_for_update().get(pk=dialog.pk)  # serialises positions
     position = _next_position(dialog)
     question = Message.objects.create(
@@ -49,7 +52,7 @@ def turn_ask(*, dialog: Dialog, content: str, replaces: Message | None = None) -
         position=position + 1,
         role=Message.Role.ASSISTANT,
         status=Message.Status.PENDING,
-        model=dialog.assistant.model if dialog.assistant else "",
+        model=model or (dialog.assistant.model if dialog.assistant else ""),
         instructions_version=dialog.assistant.versions.first() if dialog.assistant else None,
     )
     if not dialog.title:

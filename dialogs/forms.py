@@ -7,32 +7,15 @@ from assistants.models import Assistant
 from .models import Message
 
 
-class AskForm(forms.Form):
+class MessageForm(forms.Form):
+    """A learner's message: asked, or edited to regenerate the answer."""
+
     content = forms.CharField(
         label=_("Your message"),
         strip=True,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Ask the assistant…")}),
         error_messages={"required": _("Write a message first.")},
     )
-    assistant = forms.ModelChoiceField(label=_("Assistant"), queryset=Assistant.objects.none(), required=False)
-    model = forms.CharField(
-        label=_("Model"),
-        required=False,
-        max_length=200,
-        help_text=_("To compare answers, name another model; leave empty to use the assistant's own."),
-        widget=forms.TextInput(attrs={"list": "catalog-models", "autocomplete": "off"}),
-    )
-
-    def __init__(self, *args, assistants: list[Assistant], playground: bool, edit: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["assistant"].queryset = Assistant.objects.filter(pk__in=[a.pk for a in assistants])
-        if len(assistants) == 1:
-            self.fields["assistant"].initial = assistants[0].pk
-            self.fields["assistant"].widget = forms.HiddenInput()
-        if not playground:
-            del self.fields["model"]
-        if edit:
-            del self.fields["assistant"]
 
     def clean_content(self) -> str:
         content = self.cleaned_data["content"]
@@ -44,13 +27,36 @@ class AskForm(forms.Form):
             )
         return content
 
-    def clean_assistant(self):
+
+class AskForm(MessageForm):
+    """A new question, with the assistant to ask (new dialogs) and, in the playground, a model."""
+
+    assistant = forms.ModelChoiceField(label=_("Assistant"), queryset=Assistant.objects.none(), required=False)
+    model = forms.CharField(
+        label=_("Model"),
+        required=False,
+        max_length=200,
+        help_text=_("To compare answers, name another model; leave empty to use the assistant's own."),
+        widget=forms.TextInput(attrs={"list": "catalog-models", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, assistants: list[Assistant], playground: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assistant"].queryset = Assistant.objects.filter(pk__in=[a.pk for a in assistants])
+        if len(assistants) == 1:
+            self.fields["assistant"].initial = assistants[0].pk
+            self.fields["assistant"].widget = forms.HiddenInput()
+        if not playground:
+            del self.fields["model"]
+
+    def clean_assistant(self) -> Assistant | None:
         assistant = self.cleaned_data.get("assistant")
-        if assistant is None and "assistant" in self.fields and self.fields["assistant"].queryset.exists():
+        if assistant is None:
             choices = list(self.fields["assistant"].queryset[:2])
             if len(choices) == 1:
                 return choices[0]
-            raise forms.ValidationError(_("Choose an assistant."))
+            if choices:
+                raise forms.ValidationError(_("Choose an assistant."))
         return assistant
 
 

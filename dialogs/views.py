@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
@@ -16,7 +17,7 @@ from courses.models import Membership
 from llm.catalog import MODELS
 
 from . import chat
-from .forms import AskForm, FeedbackForm
+from .forms import AskForm, FeedbackForm, MessageForm
 from .models import Dialog, Message
 
 
@@ -117,15 +118,17 @@ def chat_ask(request: HttpRequest, slug: str, dialog_id: int | None = None, play
     if not form.is_valid():
         return _invalid(request, form)
     if dialog_id is None:
+        if form.cleaned_data["assistant"] is None:
+            form.add_error(None, _("This course has no assistant yet."))
+            return _invalid(request, form)
         source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
         dialog = chat.dialog_start(assistant=form.cleaned_data["assistant"], source=source, user=request.user)
     else:
         dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
         if dialog.assistant is None:
             raise Http404
-    question, answer = chat.turn_ask(dialog=dialog, content=form.cleaned_data["content"])
-    if playground and form.cleaned_data.get("model"):
-        Message.objects.filter(pk=answer.pk).update(model=form.cleaned_data["model"])
+    model = form.cleaned_data.get("model", "") if playground else ""
+    question, answer = chat.turn_ask(dialog=dialog, content=form.cleaned_data["content"], model=model)
     return _turn_response(request, question, answer, playground=playground)
 
 
@@ -136,7 +139,7 @@ def chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, 
     question = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
     if question.role != Message.Role.USER or not question.is_active:
         raise Http404
-    form = AskForm(request.POST, assistants=[], playground=False, edit=True)
+    form = MessageForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
     new_question, answer = chat.turn_edit(question=question, content=form.cleaned_data["content"])
@@ -174,7 +177,7 @@ def chat_feedback(request: HttpRequest, slug: str, dialog_id: int, message_id: i
     return render(request, "dialogs/_message.html#feedback", context)
 
 
-def _invalid(request: HttpRequest, form: AskForm) -> HttpResponse:
+def _invalid(request: HttpRequest, form: MessageForm) -> HttpResponse:
     errors = [str(e) for errors in form.errors.values() for e in errors]
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"errors": errors}, status=400)

@@ -107,3 +107,21 @@ def test_it_retries_a_passing_fault_and_answers(live_assistant):
 def test_it_uses_the_model_override(live_assistant):
     events = _events(live_assistant, "Hello", model="gpt-4.1-2025-04-14")
     assert events[-1].turn.model == "gpt-4.1-2025-04-14"
+
+
+def test_it_waits_for_a_slow_first_token_within_the_timeout(live_assistant, settings):
+    settings.SANDBOX_FAULT_SLOW_SECONDS = 0.4
+    live_assistant.provider.extra_headers = {"X-Sandbox-Fault": "slow"}
+    events = _events(live_assistant, "Hello")
+    assert isinstance(events[-1], Completed)
+    assert events[-1].turn.first_token_ms >= 400
+
+
+def test_it_keeps_the_text_written_before_a_failure_in_the_stream(live_assistant):
+    live_assistant.provider.extra_headers = {"X-Sandbox-Fault": "midstream"}
+    events = _events(live_assistant, "Hello")
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert failed.turn.text  # some of the answer arrived before the failure
+    assert failed.turn.text == "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert "stopped because of an error" in failed.message

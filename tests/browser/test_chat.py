@@ -1,4 +1,5 @@
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -122,3 +123,28 @@ def test_a_curator_uploads_a_knowledge_file_and_sees_it_become_ready(asgi_page, 
     row = page.locator("tr[data-file='for-loops.md']")
     expect(row).to_contain_text("ready", timeout=15_000)
     assert KnowledgeFile.objects.get().status == "ready"
+
+
+def test_it_stops_an_answer_and_keeps_what_was_written(asgi_page, course, learner, tutor, settings):
+    settings.SANDBOX_STREAM_DELAY_SECONDS = 0.3  # slow enough to press Stop in the middle
+    page = asgi_page
+    log_in(page, learner.email)
+    page.goto(f"/c/{course.slug}/chat/")
+    _ask(page, "How does a while loop work?")
+    answer = page.locator("article.msg-assistant").last
+    expect(answer.locator(".streaming")).not_to_be_empty()
+    answer.get_by_role("button", name="Stop").click()
+    expect(answer).to_contain_text("Stopped.")
+    written = answer.locator(".streaming").inner_text()
+
+    stopped = Message.objects.get(role="assistant")
+    deadline = time.monotonic() + 5  # the server keeps the text once it notices the closed stream
+    while not stopped.content and time.monotonic() < deadline:
+        time.sleep(0.05)
+        stopped.refresh_from_db()
+    page.reload()  # what the learner saw is what was kept
+    assert stopped.status == "stopped"
+    assert stopped.content and written.startswith(stopped.content[:10])
+    assert "as long as its condition is true. Use break to leave it early." not in stopped.content
+    expect(page.locator("article.msg-assistant")).to_contain_text("Stopped.")
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()

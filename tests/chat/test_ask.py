@@ -126,3 +126,12 @@ def test_it_escapes_the_learners_text(client, course, learner, tutor):
     page = client.get(f"/c/{course.slug}/chat/{dialog.pk}/").text
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_it_says_so_when_the_course_has_no_assistant(client, course, learner):
+    client.force_login(learner)
+    assert "This course has no assistant yet." in client.get(f"/c/{course.slug}/chat/").text
+    response = _ask(client, course, "Hello?")
+    assert response.status_code == 400
+    assert response.json()["errors"] == ["This course has no assistant yet."]
+    assert not Dialog.objects.exists()

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
-from courses.access import CourseAccess, course_for_user
+from courses.access import CourseAccess, access_for, course_for_user, member_role
 from courses.models import Membership
 from llm.catalog import MODELS
 
@@ -192,19 +192,28 @@ def _sse(event: str, data: dict) -> bytes:
 
 
 def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool):
-    # Everything before the first token happens in this one call (one thread, one connection),
-    # with one query for the answer, its dialog and assistant.
-    if not request.user.is_authenticated:
+    # Everything before the first token happens in this one call (one thread, one connection)
+    # and stays lean: one query finds the answer, its dialog, assistant and course, and the
+    # user's role there; the access rules are still courses.access's.
+    user = request.user
+    if not user.is_authenticated:
         raise Http404
-    access = _get_course_for_user(request, slug, playground=playground)
-    answers = Message.objects.select_related("dialog__assistant__provider", "dialog__assistant__course")
-    dialogs = _dialogs_of(access, request.user, playground=playground)
-    answer = get_object_or_404(
-        answers, pk=message_id, role=Message.Role.ASSISTANT, dialog__in=dialogs, dialog_id=dialog_id
+    source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
+    answer = (
+        Message.objects.select_related("dialog__assistant__provider", "dialog__course")
+        .defer("content", "error", "tool_calls", "citations", "search_results", "raw_events")  # empty yet
+        .annotate(member_role=member_role(user, "dialog__course"))
+        .filter(pk=message_id, dialog_id=dialog_id, role=Message.Role.ASSISTANT)
+        .filter(dialog__course__slug=slug, dialog__user=user, dialog__source=source)
+        .first()
     )
-    if answer.dialog.assistant is None:
+    if answer is None or answer.dialog.assistant is None:
         raise Http404
-    return answer, answer.dialog.assistant, chat.history_before(answer), chat.answer_claim(answer)
+    required = Membership.Role.CURATOR if playground else None
+    access = access_for(user, answer.dialog.course, answer.member_role, role=required)
+    assistant = answer.dialog.assistant
+    assistant.course = access.course
+    return answer, assistant, chat.history_before(answer), chat.answer_claim(answer)
 
 
 def _render_message(request: HttpRequest, answer: Message, playground: bool) -> str:

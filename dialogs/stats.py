@@ -10,14 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from dialogs.validation import ExampleReport
-from llm.catalog import SFT, ModelInfo, tunable_models
-
-# OpenAI's data-preparation guide: aim for 3 epochs, but see at least 100 and at most 25,000
-# examples in total, and never more than 25 epochs.
-TARGET_EPOCHS = 3
-MIN_TARGET_EXAMPLES = 100
-MAX_TARGET_EXAMPLES = 25_000
-MAX_DEFAULT_EPOCHS = 25
+from llm.catalog import SFT, ModelInfo, default_epochs, tunable_models
 
 CENT = Decimal("0.01")
 PER_MILLION = Decimal(1_000_000)
@@ -104,17 +97,6 @@ def histogram(values: Sequence[int], *, bins: int = 10) -> list[Bin]:
         Bin(low=low + i * width, high=min(high, low + (i + 1) * width - 1), count=n, height=round(n * 100 / tallest))
         for i, n in enumerate(counts)
     ]
-
-
-def default_epochs(n_examples: int) -> int:
-    """The epochs OpenAI chooses for "auto", per its data-preparation guide."""
-    if n_examples < 1:
-        return TARGET_EPOCHS  # nothing to train; the target is the least surprising number to show
-    if n_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:
-        return min(MAX_DEFAULT_EPOCHS, MIN_TARGET_EXAMPLES // n_examples)
-    if n_examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
-        return max(1, MAX_TARGET_EXAMPLES // n_examples)
-    return TARGET_EPOCHS
 
 
 def billable_tokens(token_counts: Iterable[int], *, limit: int | None, epochs: int) -> int:

@@ -170,3 +170,21 @@ def get_model(model_id: str) -> ModelInfo | None:
 
 def tunable_models(provider_kind: str) -> list[ModelInfo]:
     return [model for model in MODELS if model.is_tunable_on(provider_kind)]
+
+
+# OpenAI's data-preparation guide: aim at 3 epochs, more for small sets, fewer for huge ones.
+TARGET_EPOCHS = 3
+MIN_TARGET_EXAMPLES = 100
+MAX_TARGET_EXAMPLES = 25_000
+MAX_DEFAULT_EPOCHS = 25
+
+
+def default_epochs(n_examples: int) -> int:
+    """The epochs OpenAI chooses for "auto", per its data-preparation guide."""
+    if n_examples < 1:
+        return TARGET_EPOCHS  # nothing to train; the target is the least surprising number to show
+    if n_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:
+        return min(MAX_DEFAULT_EPOCHS, MIN_TARGET_EXAMPLES // n_examples)
+    if n_examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
+        return max(1, MAX_TARGET_EXAMPLES // n_examples)
+    return TARGET_EPOCHS

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from llm.catalog import SANDBOX, get_model
+from llm.catalog import SANDBOX, default_epochs, get_model
 
 from .errors import SandboxError, conflict, invalid
 from .files import file_get
@@ -39,15 +39,6 @@ METHODS = ("supervised", "dpo")
 # Creating a job
 
 
-def _default_epochs(n_examples: int) -> int:
-    """OpenAI's data-preparation guide: aim at 3 epochs, more for small sets, fewer for huge ones."""
-    if n_examples * 3 < 100:
-        return min(25, 100 // n_examples)
-    if n_examples * 3 > 25_000:
-        return max(1, 25_000 // n_examples)
-    return 3
-
-
 def _hyperparameters(requested: dict, *, method: str, n_examples: int) -> dict:
     """The hyperparameters a job runs with: each "auto" (or missing) value resolved."""
 
@@ -56,7 +47,7 @@ def _hyperparameters(requested: dict, *, method: str, n_examples: int) -> dict:
         return auto if value in (None, "auto") else value
 
     resolved = {
-        "n_epochs": int(pick("n_epochs", _default_epochs(max(n_examples, 1)))),
+        "n_epochs": int(pick("n_epochs", default_epochs(n_examples))),
         "batch_size": int(pick("batch_size", max(1, min(32, n_examples // 50)))),
         "learning_rate_multiplier": float(pick("learning_rate_multiplier", 1.8)),
     }

@@ -5,14 +5,13 @@ import pytest
 from dialogs.stats import (
     billable_tokens,
     dataset_stats,
-    default_epochs,
     distribution,
     estimate_costs,
     histogram,
     training_cost,
 )
 from dialogs.validation import validate_dataset
-from llm.catalog import AZURE, DPO, OPENAI, get_model
+from llm.catalog import AZURE, DPO, OPENAI, default_epochs, get_model
 from tests.dialogs.examples import demo_examples
 
 

@@ -37,9 +37,15 @@ def _get_dialog_for_user(request: HttpRequest, slug: str, dialog_id: int, *, pla
     return get_object_or_404(_dialogs_of(access, request.user, playground=playground), pk=dialog_id)
 
 
-def _get_message_for_user(request: HttpRequest, slug: str, dialog_id: int, message_id: int, **kwargs) -> Message:
-    dialog = _get_dialog_for_user(request, slug, dialog_id, **kwargs)
-    return get_object_or_404(dialog.messages.select_related("dialog"), pk=message_id)
+def _get_message_for_user(
+    request: HttpRequest, slug: str, dialog_id: int, message_id: int, *, playground: bool, role: str | None = None
+) -> Message:
+    """A message of the user's own dialog; with `role`, only an active message of that role."""
+    dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
+    messages = dialog.messages.select_related("dialog")
+    if role is not None:
+        messages = messages.filter(role=role, replaced_at__isnull=True)
+    return get_object_or_404(messages, pk=message_id)
 
 
 def _chat_url(name: str, *, playground: bool, **kwargs) -> str:
@@ -136,9 +142,9 @@ def chat_ask(request: HttpRequest, slug: str, dialog_id: int | None = None, play
 @login_required
 def chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
     """Edit my question and regenerate the answer (the old turn is kept as history)."""
-    question = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
-    if question.role != Message.Role.USER or not question.is_active:
-        raise Http404
+    question = _get_message_for_user(
+        request, slug, dialog_id, message_id, playground=playground, role=Message.Role.USER
+    )
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
@@ -149,9 +155,9 @@ def chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, 
 @require_POST
 @login_required
 def chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
-    answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
-    if answer.role != Message.Role.ASSISTANT or not answer.is_active:
-        raise Http404
+    answer = _get_message_for_user(
+        request, slug, dialog_id, message_id, playground=playground, role=Message.Role.ASSISTANT
+    )
     question, new_answer = chat.turn_retry(answer=answer)
     return _turn_response(request, question, new_answer, playground=playground)
 
@@ -167,9 +173,11 @@ def chat_stop(request: HttpRequest, slug: str, dialog_id: int, message_id: int, 
 @require_POST
 @login_required
 def chat_feedback(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
-    answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
+    answer = _get_message_for_user(
+        request, slug, dialog_id, message_id, playground=playground, role=Message.Role.ASSISTANT
+    )
     form = FeedbackForm(request.POST)
-    if answer.role != Message.Role.ASSISTANT or not form.is_valid():
+    if not form.is_valid():
         return HttpResponse(status=400)
     value = form.cleaned_data["value"]
     chat.feedback_set(answer=answer, value=None if answer.feedback == value else value)  # a second click undoes

@@ -32,11 +32,15 @@ def browser() -> Browser:
         browser.close()
 
 
+def _new_page(browser: Browser, base_url: str):
+    context = browser.new_context(base_url=base_url, locale="en-US")
+    context.set_default_timeout(10_000)
+    return context, context.new_page()
+
+
 @pytest.fixture
 def page(browser, live_server) -> Page:
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+    context, page = _new_page(browser, live_server.url)
     yield page
     context.close()
 
@@ -44,9 +48,7 @@ def page(browser, live_server) -> Page:
 @pytest.fixture
 def asgi_page(browser, asgi_server) -> Page:
     """A page on uvicorn (ASGI, as in production), where answers really stream."""
-    context = browser.new_context(base_url=asgi_server.url, locale="en-US")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+    context, page = _new_page(browser, asgi_server.url)
     yield page
     context.close()
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
+from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream, chat_tools
 from assistants.models import Assistant
 from assistants.services import assistant_create
 from llm.models import Provider
@@ -125,3 +125,22 @@ def test_it_keeps_the_text_written_before_a_failure_in_the_stream(live_assistant
     assert failed.turn.text  # some of the answer arrived before the failure
     assert failed.turn.text == "".join(e.text for e in events if isinstance(e, TextDelta))
     assert "stopped because of an error" in failed.message
+
+
+def test_it_offers_the_code_interpreter_only_to_providers_that_run_it(course, curator):
+    openai_provider = Provider.objects.create(name="OpenAI", kind=Provider.Kind.OPENAI)
+    assistant = assistant_create(
+        course=course,
+        name="Coder",
+        provider=openai_provider,
+        model="gpt-4.1-2025-04-14",
+        use_code_interpreter=True,
+        use_file_search=True,
+        user=curator,
+    )
+    assistant.vector_store_id = "vs_1"
+    assert {tool["type"] for tool in chat_tools(assistant)} == {"file_search", "code_interpreter"}
+    assistant.provider = Provider.objects.create(
+        name="Local", kind=Provider.Kind.OPENAI_COMPATIBLE, base_url="http://x/v1"
+    )
+    assert {tool["type"] for tool in chat_tools(assistant)} == {"file_search"}

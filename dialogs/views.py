@@ -54,7 +54,9 @@ def _chat_url(name: str, *, playground: bool, **kwargs) -> str:
 
 def _page(request: HttpRequest, access: CourseAccess, dialog: Dialog | None, *, playground: bool) -> HttpResponse:
     assistants = list(access.course.assistants.select_related("provider"))
-    transcript = list(dialog.messages.filter(replaced_at__isnull=True)) if dialog else []
+    transcript = (
+        list(dialog.messages.filter(replaced_at__isnull=True).select_related("instructions_version")) if dialog else []
+    )
     earlier = _earlier_versions(dialog) if dialog else {}
     for message in transcript:
         message.earlier = earlier.get(message.pk, [])
@@ -109,8 +111,8 @@ def chat_index(request: HttpRequest, slug: str, playground: bool = False) -> Htt
 @require_GET
 @login_required
 def chat_dialog(request: HttpRequest, slug: str, dialog_id: int, playground: bool = False) -> HttpResponse:
-    dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
     access = _get_course_for_user(request, slug, playground=playground)
+    dialog = get_object_or_404(_dialogs_of(access, request.user, playground=playground), pk=dialog_id)
     return _page(request, access, dialog, playground=playground)
 
 

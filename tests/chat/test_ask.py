@@ -135,3 +135,17 @@ def test_it_says_so_when_the_course_has_no_assistant(client, course, learner):
     assert response.status_code == 400
     assert response.json()["errors"] == ["This course has no assistant yet."]
     assert not Dialog.objects.exists()
+
+
+def test_it_shows_a_long_playground_dialog_in_a_fixed_number_of_queries(
+    client, course, curator, tutor, django_assert_max_num_queries
+):
+    client.force_login(curator)
+    _ask(client, course, "First", playground=True)
+    dialog = Dialog.objects.get()
+    for n in range(10):
+        _ask(client, course, f"More {n}", dialog, playground=True)
+    Message.objects.filter(role="assistant").update(status="complete", content="An answer.")
+    with django_assert_max_num_queries(15):
+        response = client.get(f"/c/{course.slug}/playground/{dialog.pk}/")
+    assert response.text.count('data-debug') == 11

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from assistants.engine import Completed, chat_complete
 from assistants.models import ApiKey, Assistant
 from assistants.services import api_key_authenticate
+from llm.db import released
 
 from . import chat
 from .models import Dialog, Message
@@ -121,14 +122,14 @@ def _prepare(request: HttpRequest, assistant_id: int):
 @require_POST
 async def api_message(request: HttpRequest, assistant_id: int) -> JsonResponse:
     try:
-        assistant, answer, history = await sync_to_async(_prepare)(request, assistant_id)
+        assistant, answer, history = await sync_to_async(released(_prepare))(request, assistant_id)
     except ApiError as error:
         return error.response()
     result = await chat_complete(assistant=assistant, history=history)
     completed = isinstance(result, Completed)
     status = Message.Status.COMPLETE if completed else Message.Status.FAILED
     error = "" if completed else result.message
-    await sync_to_async(chat.answer_record)(answer=answer, turn=result.turn, status=status, error=error)
+    await sync_to_async(released(chat.answer_record))(answer=answer, turn=result.turn, status=status, error=error)
     body = {
         "conversation_id": answer.dialog_id,
         "message_id": answer.pk,

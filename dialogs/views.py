@@ -16,6 +16,7 @@ from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolC
 from courses.access import CourseAccess, access_for, course_for_user, member_role
 from courses.models import Membership
 from llm.catalog import MODELS
+from llm.db import release_connections, released
 
 from . import chat
 from .forms import AskForm, FeedbackForm, MessageForm
@@ -247,7 +248,7 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
     async def events() -> AsyncIterator[bytes]:
         if not claimed:
             # Already answered (or being answered by another connection): show what there is.
-            html = await sync_to_async(_render_message)(request, answer, playground)
+            html = await sync_to_async(released(_render_message))(request, answer, playground)
             yield _sse("done", {"html": html})
             return
         written = ""
@@ -257,8 +258,13 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
                 assistant=assistant, history=history, model=answer.model or None, keep_raw_events=playground
             ):
                 if isinstance(event, TextDelta):
+                    first = not written
                     written += event.text
                     yield _sse("delta", {"text": event.text})
+                    if first:
+                        # The first token is out: now give the database connection back for the
+                        # rest of the stream (not before, where closing would delay the token).
+                        await sync_to_async(release_connections)()
                 elif isinstance(event, CitationAdded):
                     yield _sse("citation", {"number": event.number, "filename": event.filename})
                 elif isinstance(event, ToolCalled):
@@ -266,16 +272,18 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
                 else:
                     result = event
             if isinstance(result, Completed):
-                await sync_to_async(chat.answer_record)(answer=answer, turn=result.turn, status=Message.Status.COMPLETE)
+                await sync_to_async(released(chat.answer_record))(
+                    answer=answer, turn=result.turn, status=Message.Status.COMPLETE
+                )
             elif isinstance(result, Failed):
-                await sync_to_async(chat.answer_record)(
+                await sync_to_async(released(chat.answer_record))(
                     answer=answer, turn=result.turn, status=Message.Status.FAILED, error=result.message
                 )
-            html = await sync_to_async(_render_message)(request, answer, playground)
+            html = await sync_to_async(released(_render_message))(request, answer, playground)
             yield _sse("done", {"html": html})
         except (asyncio.CancelledError, GeneratorExit):
             # The learner pressed stop or left the page: keep what was written.
-            await asyncio.shield(sync_to_async(chat.answer_cut)(answer=answer, text=written))
+            await asyncio.shield(sync_to_async(released(chat.answer_cut))(answer=answer, text=written))
             raise
 
     response = StreamingHttpResponse(events(), content_type="text/event-stream")

@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from llm.db import released
+
 from . import faults
 from .errors import SandboxError, invalid
 
@@ -48,7 +50,7 @@ def endpoint(*methods: str, handles_slow: bool = False) -> Callable:
 
     def decorate(view: Callable) -> Callable:
         view_is_async = iscoroutinefunction(view)
-        run = view if view_is_async else sync_to_async(view)
+        run = view if view_is_async else sync_to_async(released(view))
 
         @functools.wraps(view)
         async def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:

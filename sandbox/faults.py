@@ -71,6 +71,7 @@ def fault_fires(fault: Fault) -> bool:
 async def fault_for_request(request) -> Fault | None:
     """The fault this request should suffer, if any (counting it in its series)."""
     fault = fault_parse(request.headers.get(HEADER, ""))
+    # (The view's own work, in the same thread, then releases the connection.)
     if fault is None or not await sync_to_async(fault_fires)(fault):
         return None
     return fault

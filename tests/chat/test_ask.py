@@ -148,4 +148,4 @@ def test_it_shows_a_long_playground_dialog_in_a_fixed_number_of_queries(
     Message.objects.filter(role="assistant").update(status="complete", content="An answer.")
     with django_assert_max_num_queries(15):
         response = client.get(f"/c/{course.slug}/playground/{dialog.pk}/")
-    assert response.text.count('data-debug') == 11
+    assert response.text.count("data-debug") == 11

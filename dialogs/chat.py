@@ -77,10 +77,15 @@ def turn_retry(*, answer: Message) -> tuple[Message, Message]:
     return turn_edit(question=question, content=question.content)
 
 
+def as_history(messages) -> list[dict]:
+    """Recorded turns as the engine wants them."""
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
 def history_before(answer: Message) -> list[dict]:
     """The active turns before `answer`, as the engine wants them."""
     messages = answer.dialog.messages.filter(position__lt=answer.position, replaced_at__isnull=True)
-    return [{"role": m.role, "content": m.content} for m in messages.only("role", "content")]
+    return as_history(messages.only("role", "content"))
 
 
 def answer_claim(answer: Message) -> bool:

@@ -228,8 +228,7 @@ def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, mes
     access = access_for(user, answer.dialog.course, answer.member_role, role=required)
     assistant = answer.dialog.assistant
     assistant.course = access.course
-    history = [{"role": turn.role, "content": turn.content} for turn in turns[:-1] if turn.content]
-    return answer, assistant, history, chat.answer_claim(answer)
+    return answer, assistant, chat.as_history(turns[:-1]), chat.answer_claim(answer)
 
 
 def _render_message(request: HttpRequest, answer: Message, playground: bool) -> str:

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assistants.models import Assistant
 
-from .models import Message
+from .models import Dataset, Message
 
 
 class MessageForm(forms.Form):
@@ -62,3 +62,29 @@ class AskForm(MessageForm):
 
 class FeedbackForm(forms.Form):
     value = forms.TypedChoiceField(choices=Message.Feedback.choices, coerce=int)
+
+
+class DatasetForm(forms.ModelForm):
+    class Meta:
+        model = Dataset
+        fields = ["name", "description", "assistant", "base_model", "validation_percent"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, course, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.course = course
+        self.instance.course = course
+        self.fields["assistant"].queryset = Assistant.objects.filter(course=course)
+        self.fields["validation_percent"].validators.append(_max_percent)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        others = Dataset.objects.filter(course=self.course, name=name).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("This course already has a dataset with this name."))
+        return name
+
+
+def _max_percent(value: int) -> None:
+    if value > 50:
+        raise forms.ValidationError(_("Keep at most half of the examples for validation."))

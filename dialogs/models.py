@@ -116,3 +116,133 @@ class Message(models.Model):
         for citation in self.citations or []:
             seen.setdefault(citation["number"], {"number": citation["number"], "filename": citation["filename"]})
         return [seen[number] for number in sorted(seen)]
+
+
+class Dataset(models.Model):
+    """A course's collection of fine-tuning examples, curated from its dialogs (or imported)."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="datasets", verbose_name=_("course"))
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    assistant = models.ForeignKey(
+        Assistant,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="datasets",
+        verbose_name=_("assistant"),
+        help_text=_("Examples without a system message of their own use this assistant's current instructions."),
+    )
+    base_model = models.CharField(
+        _("base model"),
+        max_length=200,
+        blank=True,
+        help_text=_("The model you plan to tune: its training token limit is checked."),
+    )
+    validation_percent = models.PositiveSmallIntegerField(
+        _("validation share (%)"),
+        default=10,
+        help_text=_("Examples not assigned by hand are split between training and validation by this share."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("dataset")
+        verbose_name_plural = _("datasets")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["course", "name"], name="unique_dataset_name_per_course")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def system_prompt(self) -> str:
+        """What an example without its own system message starts with."""
+        return self.assistant.instructions if self.assistant else ""
+
+
+class Example(models.Model):
+    """One training example: a copy of (part of) a dialog, or an imported line, edited by curators.
+
+    `messages` holds OpenAI chat messages without the system message: `{"role", "content"}` plus,
+    where they apply, `weight` (0/1, assistant), `tool_calls` (assistant), `tool_call_id` (tool)
+    and `original` (assistant: the answer as recorded before a curator rewrote it; it becomes the
+    non-preferred output of a DPO pair). `system` is used instead of the dataset's assistant's
+    instructions when `system_overridden` is set. `version` grows with every change; an edit made
+    against an older version is a conflict.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        READY = "ready", _("ready")
+
+    class Split(models.TextChoices):
+        AUTO = "", _("automatic")
+        TRAIN = "train", _("training")
+        VALIDATION = "validation", _("validation")
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="examples", verbose_name=_("dataset"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    split = models.CharField(_("split"), max_length=16, choices=Split.choices, default=Split.AUTO, blank=True)
+    messages = models.JSONField(_("messages"), default=list)
+    system = models.TextField(_("system message"), blank=True)
+    system_overridden = models.BooleanField(_("own system message"), default=False)
+    tools = models.JSONField(_("tools"), default=list, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    # Where it came from; the dialog itself is never changed.
+    source_dialog = models.ForeignKey(
+        Dialog, on_delete=models.SET_NULL, null=True, blank=True, related_name="examples", verbose_name=_("dialog")
+    )
+    source_message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("cut at")
+    )
+    # Kept up to date by the services on every save: the dataset page reads them without re-counting.
+    token_count = models.PositiveIntegerField(_("tokens"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    warning_count = models.PositiveIntegerField(_("warnings"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("example")
+        verbose_name_plural = _("examples")
+        ordering = ["dataset", "pk"]
+        indexes = [models.Index(fields=["source_dialog"], name="example_source_dialog")]
+
+    def __str__(self) -> str:
+        first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "") or ""
+        return first[:60] or f"#{self.pk}"
+
+
+class ExampleRevision(models.Model):
+    """Every change to an example, with who made it and the example as it was after it."""
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField(_("version"))
+    summary = models.CharField(_("change"), max_length=200)
+    messages = models.JSONField(_("messages"), default=list)
+    system = models.TextField(_("system message"), blank=True)
+    system_overridden = models.BooleanField(default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Example.Status.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("example revision")
+        verbose_name_plural = _("example revisions")
+        ordering = ["example", "-version"]
+        constraints = [models.UniqueConstraint(fields=["example", "version"], name="unique_example_revision")]
+
+    def __str__(self) -> str:
+        return f"{self.example_id} v{self.version}: {self.summary}"

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import datasets, editor, views
 
 app_name = "dialogs"
 
@@ -25,4 +25,8 @@ def _chat_patterns(prefix: str, *, playground: bool) -> list:
 urlpatterns = [
     path("chat/", include(_chat_patterns("chat", playground=False))),
     path("playground/", include(_chat_patterns("playground", playground=True))),
+    # Curation (curators only).
+    path("datasets/", datasets.dataset_list, name="datasets"),
+    path("datasets/<int:dataset_id>/", datasets.dataset_detail, name="dataset"),
+    path("datasets/<int:dataset_id>/examples/<int:example_id>/", editor.example_edit, name="example"),
 ]

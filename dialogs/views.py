@@ -228,7 +228,7 @@ def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, mes
     access = access_for(user, answer.dialog.course, answer.member_role, role=required)
     assistant = answer.dialog.assistant
     assistant.course = access.course
-    return answer, assistant, chat.as_history(turns[:-1]), chat.answer_claim(answer)
+    return answer, assistant, chat.as_history(turns[:-1])
 
 
 def _render_message(request: HttpRequest, answer: Message, playground: bool) -> str:
@@ -240,22 +240,38 @@ def _render_message(request: HttpRequest, answer: Message, playground: bool) -> 
 @require_GET
 async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground=False):
     """Stream the pending answer as Server-Sent Events: delta, citation, tool, then done."""
-    answer, assistant, history, claimed = await sync_to_async(_load_answer_for_stream)(
+    answer, assistant, history = await sync_to_async(_load_answer_for_stream)(
         request, slug, dialog_id, message_id, playground
     )
 
+    async def already_answered() -> AsyncIterator[bytes]:
+        # Answered, or being answered by another connection: show what there is.
+        html = await sync_to_async(released(_render_message))(request, answer, playground)
+        yield _sse("done", {"html": html})
+
+    if answer.status != Message.Status.PENDING:
+        return _event_stream(already_answered())
+    # The claim (pending → streaming, once) runs while the provider is asked: it is only needed
+    # before the first word is sent, and waiting for it first would delay that word. Should
+    # another connection win the claim meanwhile, this one drops its provider stream unread.
+    claim = asyncio.ensure_future(sync_to_async(chat.answer_claim)(answer))
+
     async def events() -> AsyncIterator[bytes]:
-        if not claimed:
-            # Already answered (or being answered by another connection): show what there is.
-            html = await sync_to_async(released(_render_message))(request, answer, playground)
-            yield _sse("done", {"html": html})
-            return
         written = ""
+        claimed = None
+        stream = chat_stream(
+            assistant=assistant, history=history, model=answer.model or None, keep_raw_events=playground
+        )
         try:
             result = None
-            async for event in chat_stream(
-                assistant=assistant, history=history, model=answer.model or None, keep_raw_events=playground
-            ):
+            async for event in stream:
+                if claimed is None:
+                    claimed = await claim
+                    if not claimed:
+                        await stream.aclose()
+                        async for chunk in already_answered():
+                            yield chunk
+                        return
                 if isinstance(event, TextDelta):
                     first = not written
                     written += event.text
@@ -270,6 +286,8 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
                     yield _sse("tool", {"name": event.name})
                 else:
                     result = event
+            if claimed is None and not await claim:
+                return
             if isinstance(result, Completed):
                 await sync_to_async(released(chat.answer_record))(
                     answer=answer, turn=result.turn, status=Message.Status.COMPLETE
@@ -282,10 +300,15 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
             yield _sse("done", {"html": html})
         except (asyncio.CancelledError, GeneratorExit):
             # The learner pressed stop or left the page: keep what was written.
-            await asyncio.shield(sync_to_async(released(chat.answer_cut))(answer=answer, text=written))
+            if await asyncio.shield(claim):
+                await asyncio.shield(sync_to_async(released(chat.answer_cut))(answer=answer, text=written))
             raise
 
-    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    return _event_stream(events())
+
+
+def _event_stream(events: AsyncIterator[bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
     return response

@@ -53,3 +53,14 @@ def test_it_does_not_mount_the_sandbox_unless_enabled():
     code = "from config.urls import urlpatterns; print(any('sandbox' in str(p.pattern) for p in urlpatterns))"
     assert _manage("shell", "-c", code, **PRODUCTION_ENV).stdout.strip().endswith("False")
     assert _manage("shell", "-c", code, **PRODUCTION_ENV, SANDBOX_ENABLED="true").stdout.strip().endswith("True")
+
+
+def test_it_still_warns_when_the_security_middleware_is_missing(settings):
+    # Django's own check is silenced for our subclass; ours must still catch a missing one.
+    from config.checks import check_security_middleware
+
+    assert check_security_middleware() == []
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if not m.endswith((".SecurityMiddleware", ".CsrfViewMiddleware"))
+    ]
+    assert [warning.id for warning in check_security_middleware()] == ["gradcap.W001", "gradcap.W003"]

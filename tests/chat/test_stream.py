@@ -2,6 +2,7 @@
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx2
 import pytest
@@ -72,6 +73,26 @@ def test_it_does_not_generate_an_answer_twice(client, course, learner, served_tu
     assert [name for name, _ in events] == ["done"]
     answer.refresh_from_db()
     assert (answer.content, answer.total_ms) == first
+
+
+def test_two_connections_at_once_generate_the_answer_once(client, course, learner, served_tutor, asgi_server, settings):
+    # The claim runs while the provider is asked: the connection that loses it drops its stream.
+    settings.SANDBOX_STREAM_DELAY_SECONDS = 0.02
+    answer = _ask(client, course, learner)
+    with _http(asgi_server, client) as http, ThreadPoolExecutor(2) as pool:
+
+        def read() -> list[tuple[str, dict]]:
+            with http.stream("GET", _stream_url(answer)) as response:
+                return _events(response)
+
+        both = list(pool.map(lambda _: read(), range(2)))
+    names = sorted(([name for name, _ in events] for events in both), key=len)
+    assert names[0] == ["done"]  # the loser shows what there is
+    assert names[1][0] == "delta" and names[1][-1] == "done"
+    answer.refresh_from_db()
+    assert answer.status == "complete"
+    written = next(events for events in both if len(events) > 1)
+    assert answer.content == "".join(data["text"] for name, data in written if name == "delta")
 
 
 def test_it_keeps_a_failed_answer_with_a_clear_message(client, course, learner, served_tutor, asgi_server):

@@ -396,7 +396,9 @@ def example_status(request: HttpRequest, access: CourseAccess, example: Example)
     if form.is_valid() and form.cleaned_data["status"] == Example.Status.READY:
         if example.status == Example.Status.READY and form.cleaned_data["version"] == example.version:
             return back_to_dataset(example)  # nothing to record
-        return _change(request, access, example, form, lambda data: curation.set_status(data["status"]), done=back_to_dataset)
+        return _change(
+            request, access, example, form, lambda data: curation.set_status(data["status"]), done=back_to_dataset
+        )
     return _change(request, access, example, form, lambda data: curation.set_status(data["status"]))
 
 

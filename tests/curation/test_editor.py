@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from assistants.engine import Turn
 from dialogs import chat, curation
 from dialogs.models import Dialog, Example, Message
-from assistants.engine import Turn
 from tests.conftest import add_member, make_user
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,9 @@ def test_it_shows_the_editor(client, curator, example):
 
 def test_it_edits_a_message_and_answers_with_the_changed_parts(client, curator, example):
     client.force_login(curator)
-    response = client.post(url(example, "example_content", 0), {"version": 1, "content": "What is a list, really?\r\nTell me."}, **HTMX)
+    response = client.post(
+        url(example, "example_content", 0), {"version": 1, "content": "What is a list, really?\r\nTell me."}, **HTMX
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="example-messages"' in html
@@ -127,7 +129,7 @@ def test_an_inserted_message_opens_for_typing(client, curator, example):
     client.force_login(curator)
     response = client.post(url(example, "example_insert"), {"version": 1, "position": 4, "role": "user"}, **HTMX)
     html = response.content.decode()
-    assert html.count("<details class=\"message-edit\" data-edit open>") == 1
+    assert html.count('<details class="message-edit" data-edit open>') == 1
     # The empty message's issue points at it.
     assert 'href="#message-4"' in html and "The message is empty." in html
 
@@ -188,7 +190,9 @@ def test_a_stale_edit_is_a_conflict_that_shows_both_texts(client, curator, secon
     assert saved.messages[1]["content"] == "Their better answer." and saved.version == 2
 
 
-def test_a_conflict_without_javascript_shows_the_current_editor_and_the_notice(client, curator, second_curator, example):
+def test_a_conflict_without_javascript_shows_the_current_editor_and_the_notice(
+    client, curator, second_curator, example
+):
     curation.example_change(example=example, version=1, user=second_curator, change=curation.delete_message(1))
     client.force_login(curator)
     response = client.post(url(example, "example_weight", 1), {"version": 1})
@@ -297,7 +301,7 @@ def test_html_in_messages_is_escaped_in_the_editor_the_conflict_and_the_diff(cli
     conflict = client.post(url(example, "example_content", 0), {"version": 3, "content": SCRIPT + " mine"}, **HTMX)
     html = conflict.content.decode()
     assert conflict.status_code == 409
-    assert "<script>alert" not in html and "onmouseover=\"steal" not in html
+    assert "<script>alert" not in html and 'onmouseover="steal' not in html
     assert f"{escaped}&lt;b onmouseover=&quot;steal()&quot;&gt;bold&lt;/b&gt; theirs" in html
     assert f"{escaped}&lt;b onmouseover=&quot;steal()&quot;&gt;bold&lt;/b&gt; mine" in html
 

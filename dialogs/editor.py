@@ -322,7 +322,6 @@ def example_insert(request: HttpRequest, access: CourseAccess, example: Example)
         example,
         form,
         lambda data: curation.insert_message(data["position"], data["role"]),
-        concerns=position,
         editing=position,  # the new message opens for typing
     )
 

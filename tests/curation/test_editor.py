@@ -1,6 +1,8 @@
 """The example editor's views: every change carries the version, stale ones are conflicts."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assistants.engine import Turn
@@ -308,3 +310,17 @@ def test_html_in_messages_is_escaped_in_the_editor_the_conflict_and_the_diff(cli
     for version in (2, 3, 4):
         diff = client.get(url(example, "example_revision", version)).content.decode()
         assert "<script>alert" not in diff and escaped in diff, version
+
+
+def test_the_editor_reads_the_same_number_of_queries_whatever_the_size(client, curator, example):
+    client.force_login(curator)
+    client.get(url(example))  # warm up: session, caches
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url(example)).status_code == 200
+    for number in range(30):
+        version = fresh(example).version
+        change = curation.insert_message(0, "user", f"Question {number}")
+        curation.example_change(example=example, version=version, user=curator, change=change)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(url(example)).status_code == 200
+    assert len(large.captured_queries) == len(small.captured_queries)

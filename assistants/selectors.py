@@ -22,12 +22,14 @@ def instructions_history(*, versions: list[InstructionsVersion]) -> list[Version
     changes = []
     previous = ""
     for version in ordered:
-        changes.append(VersionChange(version=version, lines=_diff(previous, version.instructions)))
+        changes.append(VersionChange(version=version, lines=line_diff(previous, version.instructions)))
         previous = version.instructions
     return changes[::-1]
 
 
-def _diff(before: str, after: str) -> list[DiffLine]:
+def line_diff(before: str, after: str) -> list[DiffLine]:
+    """The lines that changed from `before` to `after`, with two lines of context (the history
+    pages of instructions and of examples show them)."""
     lines = []
     diff = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=2)
     for raw in diff:

@@ -384,6 +384,16 @@ def redact(index: int | None = None) -> Change:
     return Change(_("Removed personal data"), apply)
 
 
+@transaction.atomic
+def example_delete(*, example: Example, version: int) -> None:
+    """Delete an example (a ready one too) unless somebody changed it since `version`: a curator
+    deletes what they saw, never a newer text they have not read."""
+    current = Example.objects.select_for_update().get(pk=example.pk)
+    if current.version != version:
+        raise ExampleConflict(current)
+    current.delete()
+
+
 def example_discard(*, example: Example) -> bool:
     """Discard drops a draft that was never saved; a ready example stays (delete it instead)."""
     deleted, _rows = Example.objects.filter(pk=example.pk, status=Example.Status.DRAFT).delete()

@@ -22,6 +22,25 @@ def _chat_patterns(prefix: str, *, playground: bool) -> list:
     ]
 
 
+def _example_patterns() -> list:
+    """The example editor's changes and history, under the example's page."""
+    message = "messages/<int:index>/"
+    return [
+        path(f"{message}content/", editor.example_content, name="example_content"),
+        path(f"{message}delete/", editor.example_delete_message, name="example_delete_message"),
+        path(f"{message}role/", editor.example_role, name="example_role"),
+        path(f"{message}weight/", editor.example_weight, name="example_weight"),
+        path("messages/insert/", editor.example_insert, name="example_insert"),
+        path("system/", editor.example_system, name="example_system"),
+        path("redact/", editor.example_redact, name="example_redact"),
+        path("split/", editor.example_split, name="example_split"),
+        path("status/", editor.example_status, name="example_status"),
+        path("discard/", editor.example_discard, name="example_discard"),
+        path("delete/", editor.example_delete, name="example_delete"),
+        path("revisions/<int:version>/", editor.example_revision, name="example_revision"),
+    ]
+
+
 urlpatterns = [
     path("chat/", include(_chat_patterns("chat", playground=False))),
     path("playground/", include(_chat_patterns("playground", playground=True))),
@@ -29,4 +48,5 @@ urlpatterns = [
     path("datasets/", datasets.dataset_list, name="datasets"),
     path("datasets/<int:dataset_id>/", datasets.dataset_detail, name="dataset"),
     path("datasets/<int:dataset_id>/examples/<int:example_id>/", editor.example_edit, name="example"),
+    path("datasets/<int:dataset_id>/examples/<int:example_id>/", include(_example_patterns())),
 ]

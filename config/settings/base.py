@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "llm",
     "assistants",
     "dialogs",
+    "finetune",
     "sandbox",  # its URLs are mounted only when SANDBOX_ENABLED
 ]
 

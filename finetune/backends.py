@@ -156,7 +156,9 @@ def _plain_error(error: openai.OpenAIError) -> BackendError:
             detail = body["error"].get("message")
         message = detail or message
         if error.status_code == 429:
-            return BackendError(_("The provider is busy (rate limit): %(message)s") % {"message": message}, retryable=True)
+            return BackendError(
+                _("The provider is busy (rate limit): %(message)s") % {"message": message}, retryable=True
+            )
         if error.status_code >= 500:
             return BackendError(_("The provider had an error: %(message)s") % {"message": message}, retryable=True)
         if error.status_code in (401, 403):

@@ -170,6 +170,9 @@ class MetricPoint(models.Model):
         ordering = ["run", "step"]
         constraints = [models.UniqueConstraint(fields=["run", "step"], name="metric_step_once")]
 
+    def __str__(self) -> str:
+        return f"step {self.step}: {self.train_loss}"
+
 
 class Checkpoint(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="checkpoints")
@@ -184,6 +187,9 @@ class Checkpoint(models.Model):
         verbose_name_plural = _("checkpoints")
         ordering = ["run", "step"]
         constraints = [models.UniqueConstraint(fields=["run", "provider_id"], name="checkpoint_once")]
+
+    def __str__(self) -> str:
+        return self.model
 
 
 class TrainedModel(models.Model):
@@ -256,6 +262,9 @@ class Evaluation(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.trained_model} ({self.get_status_display()})"
+
     @property
     def progress_percent(self) -> int:
         return round(self.done * 100 / self.total) if self.total else 0
@@ -288,3 +297,6 @@ class EvaluationItem(models.Model):
     class Meta:
         ordering = ["evaluation", "position"]
         constraints = [models.UniqueConstraint(fields=["evaluation", "position"], name="evaluation_item_once")]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation_id} #{self.position}"

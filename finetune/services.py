@@ -306,6 +306,16 @@ def run_sync(*, run: Run, backend: TrainingBackend | None = None) -> Run:
     return run
 
 
+POLL_SYNC_SECONDS = 10
+
+
+def run_sync_enqueue_if_stale(*, run: Run) -> None:
+    """A watched active run is synced by the worker every POLL_SYNC_SECONDS, not only every minute."""
+    stale = run.synced_at is None or (timezone.now() - run.synced_at).total_seconds() >= POLL_SYNC_SECONDS
+    if run.job_id and run.status in Run.ACTIVE and stale:
+        async_task("finetune.tasks.run_sync", run.pk)
+
+
 def runs_sync_active(*, http_client: httpx2.Client | None = None) -> int:
     """Sync every active run (the schedule, every minute). Returns how many were synced."""
     runs = Run.objects.filter(status__in=Run.ACTIVE).exclude(job_id="").select_related("provider", "course")
@@ -379,7 +389,13 @@ def trained_model_record(*, run: Run, backend: TrainingBackend | None = None) ->
 
 @transaction.atomic
 def _switch(
-    *, assistant: Assistant, provider: Provider, model: str, user: User | None, trained: TrainedModel | None, rollback: bool
+    *,
+    assistant: Assistant,
+    provider: Provider,
+    model: str,
+    user: User | None,
+    trained: TrainedModel | None,
+    rollback: bool,
 ) -> Activation:
     assistant = Assistant.objects.select_for_update().get(pk=assistant.pk)
     activation = Activation.objects.create(

@@ -7,6 +7,12 @@ def run_submit(run_id: int) -> None:
     services.run_submit(run_id=run_id)
 
 
+def run_sync(run_id: int) -> None:
+    run = services.Run.objects.select_related("provider", "course").filter(pk=run_id).first()
+    if run is not None:
+        services.run_sync(run=run)
+
+
 def runs_sync_active() -> int:
     """Scheduled every minute (migration 0002): active runs move on even when nobody watches."""
     return services.runs_sync_active()

@@ -133,8 +133,9 @@ def run_submit(
 ) -> Run:
     """Upload the snapshot and create the job — exactly one job per run, however often this runs.
 
-    `after_step(name)` is called after each stored step ("training_file", "validation_file",
-    "job"); tests raise there to play a worker killed between steps.
+    `after_step(name)` is called after each step ("training_file", "validation_file",
+    "job_created" — before its id is stored —, "job"); tests raise there to play a worker killed
+    between steps.
     """
     run = Run.objects.select_related("snapshot", "provider", "course").get(pk=run_id)
     if run.job_id or run.status != Run.Status.NOT_SUBMITTED:
@@ -165,6 +166,7 @@ def run_submit(
                 run_key=str(run.key),
             )
             job = backend.create_job(spec)
+            step("job_created")  # a kill here leaves the job unrecorded: the metadata finds it next time
         _store(run, job_id=job.id, submitted_at=timezone.now())
         step("job")
     except BackendError as error:

@@ -66,3 +66,14 @@ def start_run(dataset, provider, user, **options):
         suffix=options.pop("suffix", "tutor"),
         user=user,
     )
+
+
+def unsubmitted_run(dataset, provider, user):
+    """A run as `run_start` makes it, before its submission task has run."""
+    from finetune.models import Run
+
+    plan = training_plan(dataset=dataset, method="supervised", base_model=BASE_MODEL)
+    snapshot = services.snapshot_create(dataset=dataset, plan=plan, user=user)
+    return Run.objects.create(
+        course=dataset.course, dataset=dataset, snapshot=snapshot, provider=provider, base_model=BASE_MODEL, suffix="t"
+    )

@@ -85,7 +85,7 @@ def make_runs(*, server_url: str, count: int):
     return runs
 
 
-def job_age(seconds: float, FineTuningJob, F) -> None:  # noqa: N803 -- a model class
+def job_age(seconds: float, FineTuningJob, F) -> None:
     """Let time pass for every sandbox job without sleeping."""
     FineTuningJob.objects.update(created_at=F("created_at") - timedelta(seconds=seconds))
 

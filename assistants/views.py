@@ -14,6 +14,7 @@ from . import services
 from .forms import ApiKeyForm, AssistantForm, KnowledgeFileForm
 from .knowledge import knowledge_file_add, knowledge_file_delete
 from .models import ApiKey, Assistant, KnowledgeFile
+from .notices import assistant_notices
 from .selectors import instructions_history
 
 
@@ -88,6 +89,7 @@ def assistant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "api_key_form": ApiKeyForm(),
         "api_keys": assistant.api_keys.all(),
         "new_api_key": _pop_new_api_key(request, assistant),
+        "notices": assistant_notices(assistant),
         **_knowledge_context(assistant),
     }
     return render(request, "assistants/detail.html", context)

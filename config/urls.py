@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("c/<slug:slug>/assistants/", include("assistants.urls")),
+    path("c/<slug:slug>/training/", include("finetune.urls")),
     path("c/<slug:slug>/", include("dialogs.urls")),
     path("api/v1/assistants/<int:assistant_id>/messages", api.api_message, name="api_message"),
     path("api/v1/openapi.json", api.api_openapi, name="api_openapi"),

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "llm",
     "assistants",
     "dialogs",
+    "finetune",
     "sandbox",  # its URLs are mounted only when SANDBOX_ENABLED
 ]
 

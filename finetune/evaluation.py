@@ -1,0 +1,137 @@
+"""Evaluation: the snapshot's validation examples answered by the base model and by the tuned model,
+then judged blind by curators (which answer is better, or a tie)."""
+
+import json
+import random
+from dataclasses import dataclass
+
+import httpx2
+import openai
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_q.tasks import async_task
+
+from accounts.models import User
+from llm.clients import client_for
+
+from .models import Evaluation, EvaluationItem, TrainedModel
+
+MAX_ITEMS = 50
+ANSWER_ROLES = ("user", "assistant")
+
+
+def _prompt_and_expected(line: dict) -> tuple[list[dict], str] | None:
+    """A validation line as (the conversation before its last answer, that answer); None when the
+    line is not a plain text conversation (tool calls, DPO pairs)."""
+    messages = line.get("messages")
+    if not isinstance(messages, list) and isinstance(line.get("input"), dict):
+        messages = [*line["input"].get("messages", []), *line.get("preferred_output", [])]
+    if not messages or messages[-1].get("role") != "assistant":
+        return None
+    if any(not isinstance(m.get("content"), str) or m.get("tool_calls") for m in messages):
+        return None
+    return messages[:-1], messages[-1]["content"]
+
+
+@transaction.atomic
+def evaluation_start(*, trained_model: TrainedModel, user: User | None) -> Evaluation:
+    snapshot = trained_model.run.snapshot
+    lines = []
+    if snapshot.validation_file:
+        with snapshot.validation_file.open("rb") as handle:
+            lines = [json.loads(line) for line in handle.read().decode().splitlines() if line.strip()]
+    pairs = [pair for pair in map(_prompt_and_expected, lines) if pair is not None][:MAX_ITEMS]
+    evaluation = Evaluation.objects.create(trained_model=trained_model, total=len(pairs), created_by=user)
+    rng = random.SystemRandom()
+    EvaluationItem.objects.bulk_create(
+        EvaluationItem(
+            evaluation=evaluation, position=n, messages=messages, expected=expected, tuned_first=rng.random() < 0.5
+        )
+        for n, (messages, expected) in enumerate(pairs)
+    )
+    if not pairs:
+        evaluation.status = Evaluation.Status.FAILED
+        evaluation.error = _("The snapshot has no validation examples to answer.")
+        evaluation.save()
+    else:
+        transaction.on_commit(lambda: async_task("finetune.tasks.evaluation_answer", evaluation.pk))
+    return evaluation
+
+
+def _answer(client: openai.OpenAI, *, model: str, messages: list[dict]) -> str:
+    instructions = "\n\n".join(m["content"] for m in messages if m["role"] in ("system", "developer"))
+    items = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] in ANSWER_ROLES]
+    response = client.responses.create(model=model, instructions=instructions or None, input=items, store=False)
+    return response.output_text
+
+
+def evaluation_answer(*, evaluation_id: int, http_client: httpx2.Client | None = None) -> Evaluation:
+    """Answer every item not answered yet (a rerun continues where a killed one stopped)."""
+    evaluation = Evaluation.objects.select_related("trained_model__run", "trained_model__provider").get(
+        pk=evaluation_id
+    )
+    trained = evaluation.trained_model
+    base_client = client_for(trained.run.provider, http_client=http_client)
+    tuned_client = client_for(trained.provider, http_client=http_client)
+    Evaluation.objects.filter(pk=evaluation.pk).update(status=Evaluation.Status.RUNNING)
+    try:
+        for item in evaluation.items.filter(answered=False).order_by("position"):
+            item.base_answer = _answer(base_client, model=trained.base_model, messages=item.messages)
+            item.tuned_answer = _answer(tuned_client, model=trained.name, messages=item.messages)
+            item.answered = True
+            item.save(update_fields=["base_answer", "tuned_answer", "answered"])
+            Evaluation.objects.filter(pk=evaluation.pk).update(done=F("done") + 1)
+    except openai.OpenAIError as error:
+        message = _("The provider failed while answering: %(error)s") % {"error": error}
+        Evaluation.objects.filter(pk=evaluation.pk).update(status=Evaluation.Status.FAILED, error=message)
+    else:
+        Evaluation.objects.filter(pk=evaluation.pk).update(status=Evaluation.Status.DONE)
+    evaluation.refresh_from_db()
+    return evaluation
+
+
+def item_judge(*, item: EvaluationItem, choice: str, user: User | None) -> EvaluationItem:
+    """`choice` is what the reviewer saw: "first", "second" or "tie"; stored as tuned/base/tie."""
+    if choice == "tie":
+        verdict = EvaluationItem.Verdict.TIE
+    elif choice in ("first", "second"):
+        tuned_chosen = (choice == "first") == item.tuned_first
+        verdict = EvaluationItem.Verdict.TUNED if tuned_chosen else EvaluationItem.Verdict.BASE
+    else:
+        raise ValueError(choice)
+    item.verdict = verdict
+    item.reviewed_by = user
+    item.reviewed_at = timezone.now()
+    item.save(update_fields=["verdict", "reviewed_by", "reviewed_at"])
+    return item
+
+
+@dataclass(frozen=True)
+class WinRate:
+    reviewed: int
+    tuned: int
+    base: int
+    tie: int
+
+    @property
+    def tuned_percent(self) -> int:
+        return round(self.tuned * 100 / self.reviewed) if self.reviewed else 0
+
+    @property
+    def base_percent(self) -> int:
+        return round(self.base * 100 / self.reviewed) if self.reviewed else 0
+
+    @property
+    def tie_percent(self) -> int:
+        return round(self.tie * 100 / self.reviewed) if self.reviewed else 0
+
+
+def win_rate(trained_model: TrainedModel) -> WinRate:
+    counts = EvaluationItem.objects.filter(evaluation__trained_model=trained_model).aggregate(
+        tuned=Count("pk", filter=Q(verdict=EvaluationItem.Verdict.TUNED)),
+        base=Count("pk", filter=Q(verdict=EvaluationItem.Verdict.BASE)),
+        tie=Count("pk", filter=Q(verdict=EvaluationItem.Verdict.TIE)),
+    )
+    return WinRate(reviewed=counts["tuned"] + counts["base"] + counts["tie"], **counts)

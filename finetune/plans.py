@@ -1,0 +1,94 @@
+"""What training a dataset would mean, before anything is frozen: the lines of each split, their
+validation report, token totals and the estimated cost. The start page shows it; `snapshot_create`
+freezes exactly it."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dialogs.curation import dataset_rows
+from dialogs.formats import export_dpo, export_supervised
+from dialogs.models import Dataset
+from dialogs.stats import billable_tokens, training_cost
+from dialogs.validation import ERROR, MIN_EXAMPLES, DatasetReport, Issue, validate_dataset
+from llm.catalog import DPO, SFT, ModelInfo, default_epochs, get_model
+
+
+@dataclass(frozen=True)
+class Plan:
+    method: str
+    training_rows: list[dict]
+    validation_rows: list[dict]
+    training_report: DatasetReport
+    validation_report: DatasetReport
+
+    @property
+    def uses_validation(self) -> bool:
+        """Providers reject a validation file of fewer than 10 examples (as a training file): with
+        fewer, training runs without one and the page says so."""
+        return len(self.validation_rows) >= MIN_EXAMPLES
+
+    @property
+    def errors(self) -> list[Issue]:
+        """What stops training: the training file's errors and the validation examples' own."""
+        errors = [issue for issue in self.training_report.all_issues() if issue.severity == ERROR]
+        if self.uses_validation:
+            for report in self.validation_report.examples:
+                errors.extend(report.errors)
+        return errors
+
+    @property
+    def is_blocked(self) -> bool:
+        return bool(self.errors)
+
+    @property
+    def training_tokens(self) -> int:
+        return sum(report.total_tokens for report in self.training_report.examples)
+
+    @property
+    def validation_tokens(self) -> int:
+        return sum(report.total_tokens for report in self.validation_report.examples)
+
+    def epochs(self, requested: int | None) -> int:
+        return requested or default_epochs(len(self.training_rows))
+
+    def billable_tokens(self, model: ModelInfo, epochs: int | None) -> int:
+        counts = [report.total_tokens for report in self.training_report.examples]
+        return billable_tokens(counts, limit=model.training_token_limit, epochs=self.epochs(epochs))
+
+    def cost(self, model: ModelInfo, epochs: int | None) -> Decimal | None:
+        if model.price_training is None:
+            return None
+        return training_cost(self.billable_tokens(model, epochs), price_per_million=model.price_training)
+
+    def training_jsonl(self) -> bytes:
+        return _jsonl(self.method, self.training_rows)
+
+    def validation_jsonl(self) -> bytes:
+        return _jsonl(self.method, self.validation_rows)
+
+
+def _jsonl(method: str, rows: list[dict]) -> bytes:
+    lines = export_dpo(rows) if method == DPO else export_supervised(rows)
+    return "".join(lines).encode()
+
+
+def _kind(method: str) -> str:
+    return "dpo" if method == DPO else "sft"
+
+
+def dataset_has_pairs(dataset: Dataset) -> bool:
+    return next(iter(dataset_rows(dataset, kind="dpo")), None) is not None
+
+
+def training_plan(*, dataset: Dataset, method: str = SFT, base_model: str = "") -> Plan:
+    """The ready examples of `dataset` as training and validation lines, checked for `base_model`."""
+    model = get_model(base_model) if base_model else None
+    training = list(dataset_rows(dataset, kind=_kind(method), split="train"))
+    validation = list(dataset_rows(dataset, kind=_kind(method), split="validation"))
+    return Plan(
+        method=method,
+        training_rows=training,
+        validation_rows=validation,
+        training_report=validate_dataset(enumerate(training, start=1), base_model=model),
+        validation_report=validate_dataset(enumerate(validation, start=1), base_model=model),
+    )

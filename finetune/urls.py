@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "finetune"
+
+urlpatterns = [
+    path("", views.run_list, name="runs"),
+    path("datasets/<int:dataset_id>/start/", views.run_new, name="run_new"),
+    path("runs/<int:run_id>/", views.run_detail, name="run"),
+    path("runs/<int:run_id>/refresh/", views.run_refresh, name="run_refresh"),
+    path("runs/<int:run_id>/<str:action>/", views.run_action, name="run_action"),
+    path("snapshots/<int:snapshot_id>/<str:split>.jsonl", views.snapshot_download, name="snapshot_download"),
+    path("models/<int:model_id>/", views.model_detail, name="model"),
+    path("models/<int:model_id>/activate/", views.model_activate, name="model_activate"),
+    path("models/<int:model_id>/evaluate/", views.evaluation_new, name="evaluation_new"),
+    path("assistants/<int:assistant_id>/rollback/", views.assistant_rollback, name="rollback"),
+    path("evaluations/<int:evaluation_id>/", views.evaluation_detail, name="evaluation"),
+]

@@ -1,0 +1,280 @@
+"""Fine-tuning pages for curators: start training, runs, trained models, activation, evaluation."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from dialogs.access import curator_access, get_dataset_for_curator
+from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model, tunable_models
+
+from . import evaluation as evaluations
+from . import services
+from .access import (
+    get_assistant_for_curator,
+    get_evaluation_for_curator,
+    get_model_for_curator,
+    get_run_for_curator,
+    get_snapshot_for_curator,
+)
+from .backends import BackendError
+from .forms import ActivateForm, StartTrainingForm, VerdictForm, tunable_providers
+from .models import Activation, Run, TrainedModel
+from .plans import dataset_has_pairs, training_plan
+from .selectors import activation_history, instructions_drifted, loss_chart, shutdown_warnings
+
+
+@require_GET
+@login_required
+def run_list(request: HttpRequest, slug: str) -> HttpResponse:
+    access = curator_access(request, slug)
+    course = access.course
+    context = {
+        "course": course,
+        "access": access,
+        "runs": course.runs.select_related("provider", "dataset", "snapshot", "created_by")[:100],
+        "trained_models": course.trained_models.select_related("provider", "run")[:100],
+        "datasets": course.datasets.order_by("name"),
+    }
+    return render(request, "finetune/run_list.html", context)
+
+
+def _initial(dataset, providers) -> dict:
+    provider = dataset.assistant.provider if dataset.assistant else None
+    if provider is None or provider not in providers:
+        provider = providers[0] if providers else None
+    models = tunable_models(provider.kind) if provider else []
+    model = get_model(dataset.base_model) if dataset.base_model else None
+    if model not in models:
+        model = models[0] if models else None
+    return {"provider": provider, "base_model": model.id if model else "", "method": "supervised"}
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_new(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
+    """GET (also with the form's values, to update the estimate) shows the plan; POST starts it."""
+    access, dataset = get_dataset_for_curator(request, slug, dataset_id)
+    has_pairs = dataset_has_pairs(dataset)
+    providers = list(tunable_providers())
+    # Always bound: the first view shows the plan for sensible defaults at once.
+    data = request.POST if request.method == "POST" else (request.GET or _initial_data(dataset, providers))
+    form = StartTrainingForm(data, has_pairs=has_pairs)
+    valid = form.is_valid()
+    plan = estimate = None
+    if valid:
+        base_model = form.cleaned_data["base_model"]
+        plan = training_plan(dataset=dataset, method=form.cleaned_data["method"], base_model=base_model)
+        model = get_model(base_model)
+        epochs = form.cleaned_data.get("n_epochs")
+        estimate = {
+            "epochs": plan.epochs(epochs),
+            "billable_tokens": plan.billable_tokens(model, epochs),
+            "cost": plan.cost(model, epochs),
+            "model": model,
+        }
+        if request.method == "POST" and not plan.is_blocked:
+            run = services.run_start(
+                dataset=dataset,
+                plan=plan,
+                provider=form.cleaned_data["provider"],
+                base_model=model.id,
+                hyperparameters=form.hyperparameters(),
+                suffix=form.cleaned_data["suffix"],
+                user=request.user,
+            )
+            messages.success(request, _("Training is starting: the files are being sent to the provider."))
+            return redirect(run)
+    provider = form.cleaned_data.get("provider") if valid else None
+    provider = provider or (providers[0] if providers else None)
+    context = {
+        "course": access.course,
+        "access": access,
+        "dataset": dataset,
+        "form": form,
+        "plan": plan,
+        "estimate": estimate,
+        "has_pairs": has_pairs,
+        "providers": providers,
+        "models": tunable_models(provider.kind) if provider else [],
+        "provider": provider,
+        "openai_end": OPENAI_FINE_TUNING_ENDS if provider and provider.kind == OPENAI else None,
+    }
+    return render(request, "finetune/run_new.html", context)
+
+
+def _initial_data(dataset, providers) -> dict:
+    initial = _initial(dataset, providers)
+    return {**initial, "provider": initial["provider"].pk if initial["provider"] else ""}
+
+
+def _run_context(access, run: Run) -> dict:
+    points = list(run.metrics.all())
+    return {
+        "course": access.course,
+        "access": access,
+        "run": run,
+        "chart": loss_chart(points),
+        "events": run.events.all()[:200],
+        "checkpoints": run.checkpoints.all(),
+        "actual_cost": services.run_actual_cost(run),
+        "trained_model": TrainedModel.objects.filter(run=run).first(),
+    }
+
+
+@require_GET
+@login_required
+def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
+    access, run = get_run_for_curator(request, slug, run_id)
+    if request.htmx:
+        # The page polls while the run is active: the worker asks the provider (no call here).
+        services.run_sync_enqueue_if_stale(run=run)
+        return render(request, "finetune/run.html#status", _run_context(access, run))
+    return render(request, "finetune/run.html", _run_context(access, run))
+
+
+@require_POST
+@login_required
+def run_refresh(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
+    """🔄: ask the provider now (two calls), then show the run as it is."""
+    access, run = get_run_for_curator(request, slug, run_id)
+    run = services.run_sync(run=run)
+    if request.htmx:
+        return render(request, "finetune/run.html#status", _run_context(access, run))
+    return redirect(run)
+
+
+@require_POST
+@login_required
+def run_action(request: HttpRequest, slug: str, run_id: int, action: str) -> HttpResponse:
+    _access, run = get_run_for_curator(request, slug, run_id)
+    actions = {"cancel": services.run_cancel, "pause": services.run_pause, "resume": services.run_resume}
+    if action == "retry":
+        if run.job_id or run.status != Run.Status.FAILED:
+            raise Http404
+        services.run_retry(run=run)
+        messages.success(request, _("The submission is being tried again."))
+    elif action == "rerun":
+        if run.status not in (Run.Status.FAILED, Run.Status.CANCELLED):
+            raise Http404
+        run = services.run_rerun(run=run, user=request.user)
+        messages.success(request, _("A new run of the same snapshot is starting."))
+    elif action in actions:
+        try:
+            actions[action](run=run)
+        except BackendError as error:
+            messages.error(request, error.message)
+    else:
+        raise Http404
+    return redirect(run)
+
+
+@require_GET
+@login_required
+def snapshot_download(request: HttpRequest, slug: str, snapshot_id: int, split: str) -> FileResponse:
+    _access, snapshot = get_snapshot_for_curator(request, slug, snapshot_id)
+    field = {"train": snapshot.training_file, "validation": snapshot.validation_file}.get(split)
+    if not field:
+        raise Http404
+    name = f"{snapshot.dataset_name}-{snapshot.pk}-{split}.jsonl"
+    return FileResponse(field.open("rb"), as_attachment=True, filename=name, content_type="application/jsonl")
+
+
+@require_GET
+@login_required
+def model_detail(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
+    access, trained = get_model_for_curator(request, slug, model_id)
+    assistants = list(access.course.assistants.select_related("provider").order_by("name"))
+    latest = trained.evaluations.first()
+    context = {
+        "course": access.course,
+        "access": access,
+        "trained": trained,
+        "form": ActivateForm(course=access.course),
+        "assistants": [
+            {
+                "assistant": assistant,
+                "active": assistant.model == trained.name and assistant.provider_id == trained.provider_id,
+                "drifted": instructions_drifted(trained, assistant),
+                "can_roll_back": assistant.activations.exists(),
+            }
+            for assistant in assistants
+        ],
+        "history": activation_history(assistants),
+        "warnings": shutdown_warnings(trained.name, trained.base_model),
+        "evaluation": latest,
+        "win_rate": evaluations.win_rate(trained),
+    }
+    return render(request, "finetune/model.html", context)
+
+
+@require_POST
+@login_required
+def model_activate(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
+    access, trained = get_model_for_curator(request, slug, model_id)
+    form = ActivateForm(request.POST, course=access.course)
+    if not form.is_valid():
+        raise Http404  # an assistant of another course, or none
+    assistant = form.cleaned_data["assistant"]
+    services.model_activate(trained_model=trained, assistant=assistant, user=request.user)
+    messages.success(
+        request, _("%(assistant)s now answers with %(model)s.") % {"assistant": assistant.name, "model": trained.name}
+    )
+    return redirect(trained)
+
+
+@require_POST
+@login_required
+def assistant_rollback(request: HttpRequest, slug: str, assistant_id: int) -> HttpResponse:
+    _access, assistant = get_assistant_for_curator(request, slug, assistant_id)
+    activation: Activation | None = services.assistant_rollback(assistant=assistant, user=request.user)
+    if activation is None:
+        messages.error(request, _("There is nothing to roll back."))
+    else:
+        messages.success(
+            request,
+            _("%(assistant)s answers with %(model)s again.")
+            % {"assistant": assistant.name, "model": activation.to_model},
+        )
+    return redirect(request.POST.get("next") or reverse("finetune:runs", args=[slug]))
+
+
+@require_POST
+@login_required
+def evaluation_new(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
+    _access, trained = get_model_for_curator(request, slug, model_id)
+    evaluation = evaluations.evaluation_start(trained_model=trained, user=request.user)
+    return redirect("finetune:evaluation", slug=slug, evaluation_id=evaluation.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def evaluation_detail(request: HttpRequest, slug: str, evaluation_id: int) -> HttpResponse:
+    """Progress while answering, then blind review: one unjudged item at a time, in random order."""
+    access, evaluation = get_evaluation_for_curator(request, slug, evaluation_id)
+    if request.method == "POST":
+        item = get_object_or_404(evaluation.items, pk=request.POST.get("item"))
+        form = VerdictForm(request.POST)
+        if form.is_valid():
+            evaluations.item_judge(item=item, choice=form.cleaned_data["choice"], user=request.user)
+        return redirect("finetune:evaluation", slug=slug, evaluation_id=evaluation.pk)
+    item = evaluation.items.filter(answered=True, verdict="").order_by("?").first()
+    answers = None
+    if item is not None:
+        answers = [item.tuned_answer, item.base_answer] if item.tuned_first else [item.base_answer, item.tuned_answer]
+    context = {
+        "course": access.course,
+        "access": access,
+        "evaluation": evaluation,
+        "trained": evaluation.trained_model,
+        "item": item,
+        "answers": answers,
+        "remaining": evaluation.items.filter(answered=True, verdict="").count(),
+        "win_rate": evaluations.win_rate(evaluation.trained_model),
+    }
+    if request.htmx:
+        return render(request, "finetune/evaluation.html#progress", context)
+    return render(request, "finetune/evaluation.html", context)

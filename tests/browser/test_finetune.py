@@ -1,0 +1,92 @@
+"""The whole loop in a browser, against the sandbox: curated examples → start training with a cost
+estimate → 🔄 until succeeded → loss chart and events → ▶ activate → the learner's chat gives the
+curated answer → rollback restores the previous model."""
+
+import pytest
+from playwright.sync_api import expect
+
+from assistants.models import Assistant
+from assistants.services import assistant_create
+from dialogs import curation
+from llm.models import Provider
+from tests.browser.conftest import log_in
+from tests.finetune.conftest import BASE_MODEL, example_rows
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def curated(asgi_server, course, curator, learner):
+    provider = Provider.objects.create(
+        name="Sandbox", kind=Provider.Kind.SANDBOX, base_url=f"{asgi_server.url}/sandbox/v1/", timeout_seconds=10
+    )
+    assistant = assistant_create(
+        course=course, name="Tutor", provider=provider, model=BASE_MODEL, instructions="Answer briefly.", user=curator
+    )
+    dataset = curation.dataset_create(course=course, name="Tutor examples", user=curator, assistant=assistant)
+    dataset.validation_percent = 25
+    dataset.save()
+    curation.examples_create(dataset=dataset, rows=example_rows(60), user=curator, summary="curated")
+    return assistant, dataset
+
+
+def _log_out(page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/")
+
+
+def _ask(page, course, text: str):
+    page.goto(f"/c/{course.slug}/chat/")
+    page.get_by_label("Your message").fill(text)
+    page.get_by_role("button", name="Send").click()
+    answer = page.locator("article.msg-assistant .msg-body").last
+    expect(answer).not_to_contain_text("Writing", timeout=10_000)
+    expect(answer).not_to_be_empty()
+    return answer
+
+
+def test_the_whole_fine_tuning_loop(asgi_page, course, curator, learner, curated):
+    assistant, dataset = curated
+    page = asgi_page
+    log_in(page, curator.email)
+    page.goto(f"/c/{course.slug}/datasets/{dataset.pk}/")
+    page.get_by_role("link", name="Start training").click()
+
+    expect(page.locator("#estimate")).to_contain_text("Estimated cost")
+    expect(page.locator("[data-cost]")).to_contain_text("$")
+    page.get_by_label("Suffix").fill("tutor")
+    page.get_by_role("button", name="Start training").click()
+
+    badge = page.locator("#run-status [data-status]")
+    for _ in range(20):
+        if badge.get_attribute("data-status") == "succeeded":
+            break
+        page.get_by_role("button", name="🔄 Refresh").click()
+        page.wait_for_timeout(300)
+    expect(badge).to_have_attribute("data-status", "succeeded")
+    expect(page.locator("#loss-chart polyline.train")).to_be_visible()
+    expect(page.locator("#events")).to_contain_text("New fine-tuned model created")
+    expect(page.locator("#checkpoints")).to_be_visible()
+
+    page.locator("#run-status a code").click()  # the trained model
+    page.locator("tr[data-assistant='Tutor']").get_by_role("button", name="▶ Activate").click()
+    expect(page.locator(".messages")).to_contain_text("now answers with ft:")
+    tuned = Assistant.objects.get(pk=assistant.pk).model
+    assert tuned.startswith(f"ft:{BASE_MODEL}:")
+    _log_out(page)
+
+    log_in(page, learner.email)
+    expect(_ask(page, course, "What are loops for?")).to_contain_text("Loops are taught in week")
+    _log_out(page)
+
+    log_in(page, curator.email)
+    page.goto(f"/c/{course.slug}/training/")
+    page.locator("#trained-models a").first.click()
+    expect(page.locator("#activations")).to_contain_text(curator.email)
+    page.locator("tr[data-assistant='Tutor']").get_by_role("button", name="↩ Roll back").click()
+    expect(page.locator(".messages")).to_contain_text(f"answers with {BASE_MODEL} again")
+    assert Assistant.objects.get(pk=assistant.pk).model == BASE_MODEL
+    _log_out(page)
+
+    log_in(page, learner.email)
+    expect(_ask(page, course, "What are loops for?")).not_to_contain_text("taught in week")

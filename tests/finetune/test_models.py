@@ -1,0 +1,89 @@
+"""Trained models: ▶ activate, history, rollback, warnings; evaluation and blind review."""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+
+from assistants.notices import assistant_notices
+from finetune import services
+from finetune.models import Activation, EvaluationItem, Run
+from finetune.selectors import shutdown_warnings
+from tests.finetune.conftest import BASE_MODEL, start_run
+
+
+@pytest.fixture
+def trained(dataset, provider, curator):
+    run = start_run(dataset, provider, curator)
+    run = services.run_sync(run=Run.objects.select_related("provider", "course").get(pk=run.pk))
+    return run.trained_model
+
+
+def test_activate_then_roll_back(client, course, curator, trained, dataset, make_sandbox_client, asgi_server):
+    assistant = dataset.assistant
+    client.force_login(curator)
+    response = client.post(
+        reverse("finetune:model_activate", args=[course.slug, trained.pk]), {"assistant": assistant.pk}
+    )
+    assert response.status_code == 302
+    assistant.refresh_from_db()
+    assert assistant.model == trained.name
+
+    sandbox = make_sandbox_client(asgi_server.url)
+    answer = sandbox.responses.create(model=assistant.model, input="What are loops for?").output_text
+    assert re.fullmatch(r"Loops are taught in week \d+\.", answer)  # a curated answer, word for word
+
+    page = client.get(trained.get_absolute_url()).content.decode()
+    assert "this model" in page and "Roll back" in page and curator.email in page
+
+    client.post(reverse("finetune:rollback", args=[course.slug, assistant.pk]))
+    assistant.refresh_from_db()
+    assert assistant.model == BASE_MODEL
+    history = list(Activation.objects.order_by("pk"))
+    assert [(a.from_model, a.to_model, a.is_rollback) for a in history] == [
+        (BASE_MODEL, trained.name, False),
+        (trained.name, BASE_MODEL, True),
+    ]
+
+
+def test_it_warns_when_the_instructions_changed_since_the_snapshot(client, course, curator, trained, dataset):
+    assistant = dataset.assistant
+    services.model_activate(trained_model=trained, assistant=assistant, user=curator)
+    assert not any("another prompt" in notice for notice in assistant_notices(assistant))
+    assistant.refresh_from_db()
+    assistant.instructions = "Answer at length, with examples."
+    assistant.save()
+    assert any("another prompt" in notice for notice in assistant_notices(assistant))
+    client.force_login(curator)
+    assert "data-drift" in client.get(trained.get_absolute_url()).content.decode()
+    assert "another prompt" in client.get(assistant.get_absolute_url()).content.decode()
+
+
+def test_it_warns_when_the_shutdown_is_near_or_past(trained):
+    assert shutdown_warnings(trained.name, trained.base_model, today=datetime.date(2026, 6, 1)) == []
+    assert "stop serving on" in shutdown_warnings(trained.name, trained.base_model, today=datetime.date(2026, 12, 1))[0]
+    assert "stopped serving" in shutdown_warnings(trained.name, trained.base_model, today=datetime.date(2027, 2, 1))[0]
+
+
+def test_an_evaluation_answers_with_both_models_and_reviews_blind(client, course, curator, trained):
+    client.force_login(curator)
+    response = client.post(reverse("finetune:evaluation_new", args=[course.slug, trained.pk]))
+    evaluation = trained.evaluations.get()
+    assert response["Location"] == reverse("finetune:evaluation", args=[course.slug, evaluation.pk])
+    assert (
+        evaluation.status == "done" and evaluation.done == evaluation.total == trained.run.snapshot.validation_examples
+    )
+    items = list(evaluation.items.all())
+    assert all(item.base_answer and item.tuned_answer and item.base_answer != item.tuned_answer for item in items)
+    assert {item.tuned_first for item in items} == {True, False}  # the order is drawn per item
+
+    url = reverse("finetune:evaluation", args=[course.slug, evaluation.pk])
+    for _ in items:
+        page = client.get(url).content.decode()
+        item = EvaluationItem.objects.get(pk=int(page.split('name="item" value="')[1].split('"')[0]))
+        choice = "first" if item.tuned_first else "second"  # always pick the tuned answer
+        client.post(url, {"item": item.pk, "choice": choice})
+    assert "Every answer pair is judged" in client.get(url).content.decode()
+    assert set(evaluation.items.values_list("verdict", flat=True)) == {"tuned"}
+    assert "Tuned model better in 100%" in client.get(trained.get_absolute_url()).content.decode()

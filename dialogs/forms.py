@@ -89,7 +89,7 @@ class DatasetForm(forms.ModelForm):
         current = self.instance.base_model
         known = get_model(current) if current else None
         if known is not None:
-            self.initial.setdefault("base_model", known.id)
+            self.initial["base_model"] = known.id
         elif current:
             choices.append((current, current))  # not in the catalog any more: keep it choosable
         self.fields["base_model"].choices = choices

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 -- the fixtures imported from dataset_fixtures are parameters of the tests
 import re
 
 import pytest
@@ -8,7 +9,7 @@ from django.urls import reverse
 from dialogs import curation
 from dialogs.models import Example
 from llm.models import Provider
-from tests.curation.dataset_fixtures import assistant, dataset, demo_rows, fill  # noqa: F401
+from tests.curation.dataset_fixtures import assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
 
 pytestmark = pytest.mark.django_db
 

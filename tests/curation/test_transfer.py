@@ -171,7 +171,7 @@ def test_a_large_export_runs_in_the_background_with_progress(
 
 
 def test_a_running_transfer_is_polled_every_second(client, curator, dataset):
-    running = Transfer.objects.create(
+    Transfer.objects.create(
         kind=Transfer.Kind.EXPORT, dataset=dataset, format="supervised", status="running", done=3, total=12
     )
     client.force_login(curator)

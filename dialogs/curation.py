@@ -24,10 +24,11 @@ from courses.models import Course
 from llm.catalog import get_model
 
 from .models import Dataset, Dialog, Example, ExampleRevision, Message
-from .validation import redact_pii, validate_example
+from .validation import DatasetReport, find_pii, redact_pii, validate_dataset, validate_example
 
 EDITABLE_ROLES = ("user", "assistant", "system", "developer", "tool")
 GRADCAP_KEYS = frozenset({"original"})  # ours, never written to a training file
+PROGRESS_EVERY = 500  # examples between two progress reports of a long import or export
 
 
 class ExampleConflict(Exception):
@@ -49,6 +50,37 @@ def dataset_create(
     if not fields.get("base_model") and assistant is not None and get_model(assistant.model):
         fields["base_model"] = assistant.model
     return Dataset.objects.create(course=course, name=name, assistant=assistant, created_by=user, **fields)
+
+
+DATASET_FIELDS = ("name", "description", "assistant", "base_model", "validation_percent")
+
+
+def dataset_update(*, dataset: Dataset, **fields: Any) -> Dataset:
+    """Change the dataset's settings. A new assistant (its instructions are the default system
+    message) or base model (its token limit) changes the examples' counts: they are refreshed."""
+    recount = any(
+        fields.get(name, getattr(dataset, name)) != getattr(dataset, name) for name in ("assistant", "base_model")
+    )
+    for name, value in fields.items():
+        if name not in DATASET_FIELDS:
+            raise TypeError(name)
+        setattr(dataset, name, value)
+    dataset.full_clean()
+    dataset.save()
+    if recount:
+        _recount(dataset)
+    return dataset
+
+
+def _recount(dataset: Dataset) -> None:
+    # In batches by pk, so no read cursor stays open while the batch is written (SQLite).
+    fields = ("pk", "dataset_id", "messages", "system", "system_overridden", "tools")
+    pks = list(dataset.examples.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(pks), PROGRESS_EVERY):
+        batch = list(dataset.examples.only(*fields).filter(pk__in=pks[start : start + PROGRESS_EVERY]))
+        for example in batch:
+            _refresh_counts(example, dataset)
+        Example.objects.bulk_update(batch, ["token_count", "error_count", "warning_count"])
 
 
 def dataset_for_assistant(*, assistant: Assistant, user: User | None) -> Dataset:
@@ -130,15 +162,78 @@ def dataset_examples(dataset: Dataset, *, split: str | None = None, ready_only: 
             yield example
 
 
-def dataset_rows(dataset: Dataset, *, kind: str = "sft", split: str | None = None, ready_only: bool = True):
-    """Training lines (dicts) of the dataset: chat examples (`sft`) or preference pairs (`dpo`)."""
+def dataset_rows(
+    dataset: Dataset,
+    *,
+    kind: str = "sft",
+    split: str | None = None,
+    ready_only: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[dict]:
+    """Training lines (dicts) of the dataset: chat examples (`sft`) or preference pairs (`dpo`).
+
+    `progress(n)` is told every `PROGRESS_EVERY` examples how many have been read (background exports).
+    """
+    for number, (example, system) in enumerate(_examples_with_system(dataset, split, ready_only), start=1):
+        if kind == "dpo":
+            yield from dpo_rows(example, system)
+        else:
+            yield training_row(example, system)
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number)
+
+
+def _examples_with_system(dataset: Dataset, split: str | None, ready_only: bool) -> Iterator[tuple[Example, str]]:
     system = dataset.system_prompt()
     for example in dataset_examples(dataset, split=split, ready_only=ready_only):
-        own = example.system if example.system_overridden else system
-        if kind == "dpo":
-            yield from dpo_rows(example, own)
-        else:
-            yield training_row(example, own)
+        yield example, (example.system if example.system_overridden else system)
+
+
+def pair_count(example: Example) -> int:
+    """How many DPO pairs the example gives: its rewritten assistant answers."""
+    return sum(
+        1
+        for message in example.messages
+        if message.get("role") == "assistant"
+        and message.get("original") is not None
+        and message.get("original") != message.get("content")
+    )
+
+
+@dataclass(frozen=True)
+class DatasetCheck:
+    """What the dataset page shows about the examples that would be exported (the ready ones)."""
+
+    report: DatasetReport
+    train: int
+    validation: int
+    pairs: int
+    drafts: int
+
+
+def dataset_check(dataset: Dataset) -> DatasetCheck:
+    """Validate the ready examples' training lines (issues keyed by example pk) with the dataset's
+    base model, counting the split and the DPO pairs in the same pass."""
+    counts = {Example.Split.TRAIN: 0, Example.Split.VALIDATION: 0}
+    pairs = 0
+
+    def keyed_rows() -> Iterator[tuple[int, dict]]:
+        nonlocal pairs
+        for example, system in _examples_with_system(dataset, None, True):
+            counts[split_of(example, dataset.validation_percent)] += 1
+            pairs += pair_count(example)
+            yield example.pk, training_row(example, system)
+
+    base_model = get_model(dataset.base_model) if dataset.base_model else None
+    report = validate_dataset(keyed_rows(), base_model=base_model)
+    drafts = dataset.examples.filter(status=Example.Status.DRAFT).count()
+    return DatasetCheck(
+        report=report,
+        train=counts[Example.Split.TRAIN],
+        validation=counts[Example.Split.VALIDATION],
+        pairs=pairs,
+        drafts=drafts,
+    )
 
 
 # Making examples ----------------------------------------------------------------------------
@@ -213,11 +308,27 @@ def example_from_dialog(*, dialog: Dialog, dataset: Dataset, user: User | None, 
     return example
 
 
-@transaction.atomic
-def examples_create(*, dataset: Dataset, rows: Iterable[dict], user: User | None, summary: str) -> int:
+def examples_create(
+    *,
+    dataset: Dataset,
+    rows: Iterable[dict],
+    user: User | None,
+    summary: str,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Imported lines become ready examples, all in one transaction (all or nothing)."""
+    return examples_save(
+        examples_build(dataset=dataset, rows=rows, user=user, progress=progress), user=user, summary=summary
+    )
+
+
+def examples_build(
+    *, dataset: Dataset, rows: Iterable[dict], user: User | None, progress: Callable[[int], None] | None = None
+) -> list[Example]:
+    """Unsaved ready examples for imported lines, counted and checked. This is the slow part of an
+    import (tokenizing), so it runs before the transaction and tells `progress(n)` how far it got."""
     examples = []
-    for row in rows:
+    for number, row in enumerate(rows, start=1):
         messages = list(row.get("messages") or [])
         system, overridden = "", False
         if messages and messages[0].get("role") == "system":
@@ -236,6 +347,17 @@ def examples_create(*, dataset: Dataset, rows: Iterable[dict], user: User | None
         )
         _refresh_counts(example, dataset)
         examples.append(example)
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number)
+    return examples
+
+
+@transaction.atomic
+def examples_save(examples: list[Example], *, user: User | None, summary: str) -> int:
+    """Save built examples and their first revisions in one transaction."""
+    if not examples:
+        return 0
+    dataset = examples[0].dataset
     created = Example.objects.bulk_create(examples, batch_size=500)
     ExampleRevision.objects.bulk_create(
         [_revision(example, user, summary) for example in created if example.pk is not None], batch_size=500
@@ -392,6 +514,29 @@ def example_delete(*, example: Example, version: int) -> None:
     if current.version != version:
         raise ExampleConflict(current)
     current.delete()
+
+
+def has_pii(example: Example) -> bool:
+    """Whether `redact()` would change anything in the example."""
+    texts = [message.get("content") for message in example.messages]
+    if example.system_overridden:
+        texts.append(example.system)
+    return any(isinstance(text, str) and find_pii(text) for text in texts)
+
+
+def dataset_redact(*, dataset: Dataset, user: User | None) -> int:
+    """Redact personal data in every example of the dataset that has some (each change a revision
+    of its own, as if redacted one by one); returns how many examples changed."""
+    fields = ("pk", "version", "messages", "system", "system_overridden")
+    candidates = [example for example in dataset.examples.only(*fields).order_by("pk") if has_pii(example)]
+    changed = 0
+    for example in candidates:
+        try:
+            example_change(example=example, version=example.version, user=user, change=redact())
+        except ExampleConflict as conflict:  # edited meanwhile: redact what it holds now
+            example_change(example=example, version=conflict.current.version, user=user, change=redact())
+        changed += 1
+    return changed
 
 
 def example_discard(*, example: Example) -> bool:

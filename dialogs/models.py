@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -246,3 +248,68 @@ class ExampleRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.example_id} v{self.version}: {self.summary}"
+
+
+def transfer_upload_to(instance: "Transfer", filename: str) -> str:
+    # A random folder per file: names are never guessed, and two uploads of "data.jsonl" never collide.
+    return f"transfers/{instance.dataset.course_id}/{instance.dataset_id}/{secrets.token_hex(8)}/{filename}"
+
+
+class Transfer(models.Model):
+    """An import into a dataset or an export of it, with its file and progress.
+
+    An import's uploaded file waits here between the preview and the confirmation; an export
+    that runs in the background leaves its file here for download. Views reach a transfer only
+    through its dataset (and so its course).
+    """
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", _("import")
+        EXPORT = "export", _("export")
+
+    class Format(models.TextChoices):
+        SUPERVISED = "supervised", _("OpenAI chat (supervised)")
+        DPO = "dpo", _("OpenAI preference pairs (DPO)")
+        HF_CHAT = "hf_chat", _("Hugging Face chat")
+        CSV = "csv", _("CSV (question, answer, system)")
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("waiting for confirmation")
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="transfers", verbose_name=_("dataset"))
+    format = models.CharField(_("format"), max_length=16, choices=Format.choices)
+    split = models.CharField(_("split"), max_length=16, blank=True)  # exports: "" (all), train or validation
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    file = models.FileField(_("file"), upload_to=transfer_upload_to, max_length=300, blank=True)
+    name = models.CharField(_("file name"), max_length=255, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("import or export")
+        verbose_name_plural = _("imports and exports")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name or self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(100, self.done * 100 // self.total) if self.total else 0

@@ -49,4 +49,22 @@ urlpatterns = [
     path("datasets/<int:dataset_id>/", datasets.dataset_detail, name="dataset"),
     path("datasets/<int:dataset_id>/examples/<int:example_id>/", editor.example_edit, name="example"),
     path("datasets/<int:dataset_id>/examples/<int:example_id>/", include(_example_patterns())),
+    path("datasets/<int:dataset_id>/settings/", datasets.dataset_settings, name="dataset_settings"),
+    path("datasets/<int:dataset_id>/redact/", datasets.dataset_redact_all, name="dataset_redact_all"),
+    # The dataset page's own row actions (they answer with the row, the editor's with the editor).
+    path("datasets/<int:dataset_id>/rows/<int:example_id>/split/", datasets.dataset_split, name="dataset_split"),
+    path("datasets/<int:dataset_id>/rows/<int:example_id>/redact/", datasets.dataset_redact, name="dataset_redact"),
+    path("datasets/<int:dataset_id>/export/", datasets.dataset_export, name="dataset_export"),
+    path("datasets/<int:dataset_id>/import/", datasets.dataset_import, name="dataset_import"),
+    path("datasets/<int:dataset_id>/transfers/<int:transfer_id>/", datasets.dataset_transfer, name="dataset_transfer"),
+    path(
+        "datasets/<int:dataset_id>/transfers/<int:transfer_id>/confirm/",
+        datasets.dataset_import_confirm,
+        name="dataset_import_confirm",
+    ),
+    path(
+        "datasets/<int:dataset_id>/transfers/<int:transfer_id>/download/",
+        datasets.dataset_download,
+        name="dataset_download",
+    ),
 ]

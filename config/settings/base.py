@@ -275,3 +275,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+# Datasets: the largest file an import accepts, the most examples in it, and from how many
+# examples on an import or export runs in the background (with a progress bar) instead of the request.
+DATASET_IMPORT_MAX_BYTES = int(env("DATASET_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+DATASET_IMPORT_MAX_EXAMPLES = int(env("DATASET_IMPORT_MAX_EXAMPLES", "100000"))
+DATASET_BACKGROUND_EXAMPLES = int(env("DATASET_BACKGROUND_EXAMPLES", "5000"))

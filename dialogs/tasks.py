@@ -1,0 +1,7 @@
+"""django-q2 tasks: thin, take ids, call services. Each may run more than once."""
+
+from . import transfer
+
+
+def transfer_run(transfer_id: int) -> None:
+    transfer.transfer_run(transfer_id)

@@ -11,12 +11,14 @@ next page exists. Counting every match of a search over a million messages on ea
 what would cost most, and a curator needs "is there more", not the exact total.
 """
 
+import contextlib
 import datetime
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django import forms
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -190,6 +192,19 @@ def dialogs_filtered(course: Course, values: dict) -> QuerySet[Dialog]:
     return dialogs.order_by(*SORTS[values.get("sort") or "newest"])
 
 
+@contextlib.contextmanager
+def _without_parallel_workers(searching: bool) -> Iterator[None]:
+    """A search's plan may start parallel workers on PostgreSQL; for one page their start-up
+    costs more than the work (tens of ms on a small server), so a search runs alone."""
+    if not (searching and connection.vendor == "postgresql"):
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
 def dialog_page(course: Course, values: dict) -> DialogPage:
     """One page of the filtered dialogs with what each row shows: two queries, whatever the size."""
     per_page, number = values["per_page"], values["page"]
@@ -200,5 +215,9 @@ def dialog_page(course: Course, values: dict) -> DialogPage:
         .prefetch_related(Prefetch("examples", queryset=examples.order_by("pk")))
     )
     offset = (number - 1) * per_page
-    rows = list(dialogs[offset : offset + per_page + 1])
+    with _without_parallel_workers(bool(values.get("q"))):
+        rows = list(dialogs[offset : offset + per_page + 1])
+    labels = {value: str(label) for value, label in Dialog.Source.choices}  # translated once, not per row
+    for dialog in rows:
+        dialog.source_label = labels.get(dialog.source, dialog.source)
     return DialogPage(dialogs=rows[:per_page], number=number, per_page=per_page, has_next=len(rows) > per_page)

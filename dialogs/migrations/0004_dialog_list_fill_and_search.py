@@ -26,6 +26,10 @@ def create_search_index(apps, schema_editor) -> None:
             f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON dialogs_message "
             "USING gin (to_tsvector('simple'::regconfig, content))"
         )
+        # Word frequencies for the planner: with the default sample a word outside the few hundred
+        # commonest is guessed at 0.5% of messages, and a rare word's search then walks every
+        # dialog instead of asking the index (seconds instead of milliseconds on 1M messages).
+        schema_editor.execute(f"ALTER INDEX {SEARCH_INDEX} ALTER COLUMN 1 SET STATISTICS 1000")
 
 
 def drop_search_index(apps, schema_editor) -> None:

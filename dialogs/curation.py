@@ -290,7 +290,7 @@ class Change:
 def example_change(*, example: Example, version: int, user: User | None, change: Change) -> Example:
     """Apply `change` if nobody changed the example since `version`; raise ExampleConflict if
     somebody did. Records a revision and refreshes the counts."""
-    current = Example.objects.select_for_update().select_related("dataset__assistant").get(pk=example.pk)
+    current = Example.objects.select_for_update(of=("self",)).select_related("dataset__assistant").get(pk=example.pk)
     if current.version != version:
         raise ExampleConflict(current)
     change.apply(current)

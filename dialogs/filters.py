@@ -11,14 +11,12 @@ next page exists. Counting every match of a search over a million messages on ea
 what would cost most, and a curator needs "is there more", not the exact total.
 """
 
-import contextlib
 import datetime
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django import forms
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -192,17 +190,32 @@ def dialogs_filtered(course: Course, values: dict) -> QuerySet[Dialog]:
     return dialogs.order_by(*SORTS[values.get("sort") or "newest"])
 
 
-@contextlib.contextmanager
-def _without_parallel_workers(searching: bool) -> Iterator[None]:
-    """A search's plan may start parallel workers on PostgreSQL; for one page their start-up
-    costs more than the work (tens of ms on a small server), so a search runs alone."""
+SEARCH_PLAN_MS = 100
+
+
+def _set_local(*settings: str) -> None:
+    with connection.cursor() as cursor:
+        for setting in settings:  # constants of this module only
+            cursor.execute(f"SET LOCAL {setting}")
+
+
+def _rows(dialogs: QuerySet[Dialog], searching: bool) -> list[Dialog]:
+    """The page's rows. A search on PostgreSQL runs without parallel workers (for one page their
+    start-up costs more than the work) and with a safety net for the planner: its plan walks the
+    dialogs in order and checks each one's messages, which is right for common words; for words
+    that are each common but seldom together it guesses wrong and would walk every dialog. After
+    SEARCH_PLAN_MS the query is cancelled and asked again starting from the search index."""
     if not (searching and connection.vendor == "postgresql"):
-        yield
-        return
+        return list(dialogs)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        yield
+        _set_local("max_parallel_workers_per_gather = 0", f"statement_timeout = {SEARCH_PLAN_MS}")
+        try:
+            with transaction.atomic():  # a savepoint: a cancelled query leaves the transaction usable
+                return list(dialogs)
+        except OperationalError:
+            pass
+        _set_local("statement_timeout = 0", "enable_nestloop = off")
+        return list(dialogs)
 
 
 def dialog_page(course: Course, values: dict) -> DialogPage:
@@ -215,8 +228,7 @@ def dialog_page(course: Course, values: dict) -> DialogPage:
         .prefetch_related(Prefetch("examples", queryset=examples.order_by("pk")))
     )
     offset = (number - 1) * per_page
-    with _without_parallel_workers(bool(values.get("q"))):
-        rows = list(dialogs[offset : offset + per_page + 1])
+    rows = _rows(dialogs[offset : offset + per_page + 1], searching=bool(values.get("q")))
     labels = {value: str(label) for value, label in Dialog.Source.choices}  # translated once, not per row
     for dialog in rows:
         dialog.source_label = labels.get(dialog.source, dialog.source)

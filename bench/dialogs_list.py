@@ -4,7 +4,7 @@ Fills a throwaway database with one course's dialogs (Russian and English questi
 some 👍/👎, some failed, a few curated into a dataset, three sources, two assistants, two models),
 fills the dialogs' figures with the same expressions as the data migration, ANALYZEs, then asks
 the page for realistic requests — no filter, each filter, searches (a rare and a common word, two
-words), each sort, page 2, 25 and 100 rows — as a logged-in curator through Django's test Client
+words, two common words that never meet), each sort, page 2, 25 and 100 rows — as a logged-in curator through Django's test Client
 in process, timing each request. The query count of the page for 25 and for 100 rows is captured.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/dialogs_list.py
@@ -91,6 +91,7 @@ def requests(course_slug: str, assistant_id: int) -> list[tuple[str, str]]:
         ("search common", f"{base}?q=loop"),
         ("search two words", f"{base}?q=исключение+ValueError"),
         ("search + 👎", f"{base}?q=deadline&feedback=down"),
+        ("search, never together", f"{base}?q=loop+deadline"),  # the planner's bad guess, caught
         ("sort oldest", f"{base}?sort=oldest"),
         ("sort longest", f"{base}?sort=longest"),
         ("sort activity", f"{base}?sort=activity"),

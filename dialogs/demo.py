@@ -470,9 +470,10 @@ CURATED: dict[int, str | None] = {
 
 
 def _citations(filename: str, answer: str) -> list[dict]:
-    return (
-        [{"number": 1, "file_id": f"demo-{filename}", "filename": filename, "index": len(answer)}] if filename else []
-    )
+    """A footnote after the answer's first line (never inside a code block below it)."""
+    if not filename:
+        return []
+    return [{"number": 1, "file_id": f"demo-{filename}", "filename": filename, "index": len(answer.split("\n")[0])}]
 
 
 def _record(assistant: Assistant, source: str, who: str, turns: list[dict], failed: bool, users: dict) -> Dialog:

@@ -4,8 +4,9 @@ Fills a throwaway database with one course's dialogs (Russian and English questi
 some 👍/👎, some failed, a few curated into a dataset, three sources, two assistants, two models),
 fills the dialogs' figures with the same expressions as the data migration, ANALYZEs, then asks
 the page for realistic requests — no filter, each filter, searches (a rare and a common word, two
-words, two common words that never meet), each sort, page 2, 25 and 100 rows — as a logged-in curator through Django's test Client
-in process, timing each request. The query count of the page for 25 and for 100 rows is captured.
+words, two common words that never meet), each sort, page 2, 25 and 100 rows — as a logged-in
+curator through Django's test Client in process, timing each request, and counts the page's
+queries for 25 and for 100 rows.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/dialogs_list.py
     .venv/bin/python bench/dialogs_list.py            # SQLite, smaller defaults

@@ -26,7 +26,7 @@ def dialogs(course, learner):
 
 
 def test_it_filters_dialogs_opens_one_and_graduates_it_into_the_editor(page, course, curator, dialogs):
-    good, bad = dialogs
+    _good, bad = dialogs
     log_in(page, curator.email)
     page.goto(f"/c/{course.slug}/")
     page.get_by_role("link", name="Dialogs", exact=True).click()

@@ -9,6 +9,7 @@ from accounts.models import User
 from assistants.engine import Turn
 from assistants.models import ApiKey, Assistant
 
+from .counters import dialog_messages_recount
 from .models import Dialog, Message
 
 TITLE_LENGTH = 80
@@ -58,6 +59,7 @@ def turn_ask(
     if not dialog.title:
         dialog.title = " ".join(content.split())[:TITLE_LENGTH]
     dialog.save(update_fields=["title", "updated_at"])
+    dialog_messages_recount(dialog.pk)
     return question, answer
 
 
@@ -65,7 +67,7 @@ def turn_ask(
 def turn_edit(*, question: Message, content: str) -> tuple[Message, Message]:
     """Edit a user message and ask again. The old question and everything after it stay recorded
     (marked replaced), so the history of the hint-and-regenerate trick is kept."""
-    dialog = question.dialog
+    dialog = Dialog.objects.select_for_update().get(pk=question.dialog_id)  # before changing its messages
     dialog.messages.filter(position__gte=question.position, replaced_at__isnull=True).update(replaced_at=timezone.now())
     return turn_ask(dialog=dialog, content=content, replaces=question)
 
@@ -96,8 +98,10 @@ def answer_claim(answer: Message) -> bool:
     return claimed == 1
 
 
+@transaction.atomic
 def answer_record(*, answer: Message, turn: Turn, status: str, error: str = "") -> Message:
     """Store the answer as it ended. A stop requested meanwhile wins over "complete"."""
+    _lock_dialog(answer.dialog_id)
     answer.refresh_from_db(fields=["status"])
     if answer.status == Message.Status.STOPPED:
         status = Message.Status.STOPPED
@@ -115,6 +119,7 @@ def answer_record(*, answer: Message, turn: Turn, status: str, error: str = "") 
     answer.total_ms = turn.total_ms
     answer.save()
     Dialog.objects.filter(pk=answer.dialog_id).update(updated_at=timezone.now())
+    dialog_messages_recount(answer.dialog_id)
     return answer
 
 
@@ -131,7 +136,15 @@ def answer_cut(*, answer: Message, text: str) -> None:
     Message.objects.filter(pk=answer.pk, status__in=unfinished).update(status=Message.Status.STOPPED, content=text)
 
 
+@transaction.atomic
 def feedback_set(*, answer: Message, value: int | None) -> Message:
+    _lock_dialog(answer.dialog_id)
     answer.feedback = value
     answer.save(update_fields=["feedback"])
+    dialog_messages_recount(answer.dialog_id)
     return answer
+
+
+def _lock_dialog(dialog_id: int) -> None:
+    """Changes to one dialog's messages take turns, so each recount sees the one before it."""
+    list(Dialog.objects.select_for_update().filter(pk=dialog_id).values_list("pk", flat=True))

@@ -23,6 +23,7 @@ from assistants.tools import TOOLS
 from courses.models import Course
 from llm.catalog import get_model
 
+from .counters import dialogs_examples_recount
 from .models import Dataset, Dialog, Example, ExampleRevision, Message
 from .validation import DatasetReport, find_pii, redact_pii, validate_dataset, validate_example
 
@@ -305,7 +306,35 @@ def example_from_dialog(*, dialog: Dialog, dataset: Dataset, user: User | None, 
     _refresh_counts(example, dataset)
     example.save()
     _revise(example, user, _("Added from dialog #%(dialog)s") % {"dialog": dialog.pk})
+    dialogs_examples_recount([dialog.pk])
     return example
+
+
+@dataclass(frozen=True)
+class BulkAdded:
+    added: list[Example]
+    skipped: list[Dialog]  # already in the dataset they would have gone to
+
+
+@transaction.atomic
+def examples_from_dialogs(*, dialogs: Iterable[Dialog], dataset: Dataset | None, user: User | None) -> BulkAdded:
+    """🎓 for several dialogs at once: each becomes a draft example of `dataset`, or — when none is
+    chosen — of its assistant's dataset. A dialog already in that dataset is skipped, so pressing
+    the button twice does not make duplicates."""
+    added: list[Example] = []
+    skipped: list[Dialog] = []
+    for dialog in dialogs:
+        target = dataset
+        if target is None:
+            if dialog.assistant is None:
+                skipped.append(dialog)
+                continue
+            target = dataset_for_assistant(assistant=dialog.assistant, user=user)
+        if target.examples.filter(source_dialog=dialog).exists():
+            skipped.append(dialog)
+            continue
+        added.append(example_from_dialog(dialog=dialog, dataset=target, user=user))
+    return BulkAdded(added=added, skipped=skipped)
 
 
 def examples_create(
@@ -383,7 +412,7 @@ class Change:
 def example_change(*, example: Example, version: int, user: User | None, change: Change) -> Example:
     """Apply `change` if nobody changed the example since `version`; raise ExampleConflict if
     somebody did. Records a revision and refreshes the counts."""
-    current = Example.objects.select_for_update().select_related("dataset__assistant").get(pk=example.pk)
+    current = Example.objects.select_for_update(of=("self",)).select_related("dataset__assistant").get(pk=example.pk)
     if current.version != version:
         raise ExampleConflict(current)
     change.apply(current)
@@ -514,6 +543,8 @@ def example_delete(*, example: Example, version: int) -> None:
     if current.version != version:
         raise ExampleConflict(current)
     current.delete()
+    if current.source_dialog_id:
+        dialogs_examples_recount([current.source_dialog_id])
 
 
 def has_pii(example: Example) -> bool:
@@ -539,9 +570,12 @@ def dataset_redact(*, dataset: Dataset, user: User | None) -> int:
     return changed
 
 
+@transaction.atomic
 def example_discard(*, example: Example) -> bool:
     """Discard drops a draft that was never saved; a ready example stays (delete it instead)."""
     deleted, _rows = Example.objects.filter(pk=example.pk, status=Example.Status.DRAFT).delete()
+    if deleted and example.source_dialog_id:
+        dialogs_examples_recount([example.source_dialog_id])
     return bool(deleted)
 
 

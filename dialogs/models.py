@@ -36,13 +36,23 @@ class Dialog(models.Model):
     title = models.CharField(_("title"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last message"), auto_now=True)
+    # Kept up to date by the services that change them (dialogs.counters), so the dialogs page
+    # filters and sorts on the dialog row alone, without touching the messages table.
+    message_count = models.PositiveIntegerField(_("messages"), default=0)
+    feedback_up = models.PositiveIntegerField(_("👍 answers"), default=0)
+    feedback_down = models.PositiveIntegerField(_("👎 answers"), default=0)
+    model = models.CharField(_("model"), max_length=200, blank=True, help_text=_("The model of the last answer."))
+    example_count = models.PositiveIntegerField(_("examples"), default=0)
 
     class Meta:
         verbose_name = _("dialog")
         verbose_name_plural = _("dialogs")
         ordering = ["-updated_at"]
         indexes = [
-            models.Index(fields=["course", "-updated_at"], name="dialog_course_recent"),
+            # The dialogs page's sorts; the id breaks ties so that pages never overlap.
+            models.Index(fields=["course", "-updated_at", "-id"], name="dialog_course_recent"),
+            models.Index(fields=["course", "-created_at", "-id"], name="dialog_course_started"),
+            models.Index(fields=["course", "-message_count", "-id"], name="dialog_course_longest"),
             models.Index(fields=["user", "-updated_at"], name="dialog_user_recent"),
         ]
 

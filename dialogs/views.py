@@ -228,25 +228,31 @@ def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, mes
     access = access_for(user, answer.dialog.course, answer.member_role, role=required)
     assistant = answer.dialog.assistant
     assistant.course = access.course
-    return answer, assistant, chat.as_history(turns[:-1])
+    return answer, assistant, chat.as_history(turns[:-1]), access
 
 
-def _render_message(request: HttpRequest, answer: Message, playground: bool) -> str:
+def _render_message(request: HttpRequest, answer: Message, access: CourseAccess, playground: bool) -> str:
     answer.refresh_from_db()
-    context = {"message": answer, "dialog": answer.dialog, "course": answer.dialog.course, "playground": playground}
+    context = {
+        "message": answer,
+        "dialog": answer.dialog,
+        "course": answer.dialog.course,
+        "access": access,  # curators get the 🎓 button
+        "playground": playground,
+    }
     return render_to_string("dialogs/_message.html", context, request=request)
 
 
 @require_GET
 async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground=False):
     """Stream the pending answer as Server-Sent Events: delta, citation, tool, then done."""
-    answer, assistant, history = await sync_to_async(_load_answer_for_stream)(
+    answer, assistant, history, access = await sync_to_async(_load_answer_for_stream)(
         request, slug, dialog_id, message_id, playground
     )
 
     async def already_answered() -> AsyncIterator[bytes]:
         # Answered, or being answered by another connection: show what there is.
-        html = await sync_to_async(released(_render_message))(request, answer, playground)
+        html = await sync_to_async(released(_render_message))(request, answer, access, playground)
         yield _sse("done", {"html": html})
 
     if answer.status != Message.Status.PENDING:
@@ -296,7 +302,7 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
                 await sync_to_async(released(chat.answer_record))(
                     answer=answer, turn=result.turn, status=Message.Status.FAILED, error=result.message
                 )
-            html = await sync_to_async(released(_render_message))(request, answer, playground)
+            html = await sync_to_async(released(_render_message))(request, answer, access, playground)
             yield _sse("done", {"html": html})
         except (asyncio.CancelledError, GeneratorExit):
             # The learner pressed stop or left the page: keep what was written.

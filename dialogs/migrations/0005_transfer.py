@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dialogs', '0002_datasets'),
+        ('dialogs', '0004_dialog_list_fill_and_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

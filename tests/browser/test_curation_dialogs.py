@@ -1,0 +1,70 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from dialogs.models import Dialog, Example
+from llm.models import Provider
+from tests.browser.conftest import log_in
+from tests.curation.dialog_helpers import record
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def dialogs(course, learner):
+    provider = Provider.objects.create(name="Sandbox", kind=Provider.Kind.SANDBOX)
+    tutor = course.assistants.create(name="Tutor", provider=provider, model="gpt-4.1-mini-2025-04-14")
+    good = record(tutor, [("How do I append to a list?", "Use items.append(x).")], user=learner, feedback=[1])
+    bad = record(
+        tutor,
+        [("What does range(5) give?", "It gives 1 to 5."), ("Are you sure?", "Yes, 1, 2, 3, 4 and 5.")],
+        user=learner,
+        feedback=[None, -1],
+    )
+    return good, bad
+
+
+def test_it_filters_dialogs_opens_one_and_graduates_it_into_the_editor(page, course, curator, dialogs):
+    _good, bad = dialogs
+    log_in(page, curator.email)
+    page.goto(f"/c/{course.slug}/")
+    page.get_by_role("link", name="Dialogs", exact=True).click()
+    expect(page.locator("#dialogs tbody tr")).to_have_count(2)
+
+    page.get_by_label("Feedback").select_option(label="👎")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"feedback=down"))
+    rows = page.locator("#dialogs tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("What does range(5) give?")
+
+    page.get_by_role("link", name="What does range(5) give?").click()
+    expect(page.get_by_role("heading", name="What does range(5) give?")).to_be_visible()
+    expect(page.locator("#transcript")).to_contain_text("Yes, 1, 2, 3, 4 and 5.")
+
+    page.get_by_role("button", name="🎓 Add to dataset").click()
+    expect(page).to_have_url(re.compile(r"/datasets/\d+/examples/\d+/$"))
+    expect(page.get_by_text("What does range(5) give?")).to_be_visible()
+    expect(page.get_by_text("Yes, 1, 2, 3, 4 and 5.")).to_be_visible()
+    example = Example.objects.get()
+    assert example.source_dialog_id == bad.pk
+    assert Dialog.objects.get(pk=bad.pk).messages.count() == 4  # the dialog is as it was
+
+
+def test_it_graduates_at_a_turn_and_adds_dialogs_in_bulk(page, course, curator, dialogs):
+    good, bad = dialogs
+    log_in(page, curator.email)
+    page.goto(f"/c/{course.slug}/dialogs/{bad.pk}/")
+    page.get_by_role("button", name="🎓 Up to this answer").first.click()
+    expect(page).to_have_url(re.compile(r"/examples/\d+/$"))
+    expect(page.get_by_text("It gives 1 to 5.")).to_be_visible()
+    expect(page.get_by_text("Are you sure?")).to_have_count(0)
+
+    page.goto(f"/c/{course.slug}/dialogs/")
+    page.get_by_label("Select all dialogs on this page").check()
+    expect(page.get_by_role("checkbox", name="How do I append to a list?")).to_be_checked()
+    page.get_by_role("button", name="🎓 Add to dataset").click()
+    expect(page.get_by_role("status")).to_contain_text("Dialogs added to Tutor examples: 1.")
+    expect(page.get_by_role("status")).to_contain_text("Dialogs skipped, already in the dataset")
+    expect(page.locator(f"#dialog-{good.pk}")).to_contain_text("🎓 Tutor examples")

@@ -20,11 +20,12 @@ class Plan:
     validation_rows: list[dict]
     training_report: DatasetReport
     validation_report: DatasetReport
+    folded: int = 0  # validation examples trained on, because there were too few to validate with
 
     @property
     def uses_validation(self) -> bool:
         """Providers reject a validation file of fewer than 10 examples (as a training file): with
-        fewer, training runs without one and the page says so."""
+        fewer, they are trained on instead and the page says so."""
         return len(self.validation_rows) >= MIN_EXAMPLES
 
     @property
@@ -85,10 +86,15 @@ def training_plan(*, dataset: Dataset, method: str = SFT, base_model: str = "") 
     model = get_model(base_model) if base_model else None
     training = list(dataset_rows(dataset, kind=_kind(method), split="train"))
     validation = list(dataset_rows(dataset, kind=_kind(method), split="validation"))
+    folded = 0
+    if len(validation) < MIN_EXAMPLES:
+        # Too few to make a validation file: better trained on than left out.
+        training, validation, folded = training + validation, [], len(validation)
     return Plan(
         method=method,
         training_rows=training,
         validation_rows=validation,
+        folded=folded,
         training_report=validate_dataset(enumerate(training, start=1), base_model=model),
         validation_report=validate_dataset(enumerate(validation, start=1), base_model=model),
     )

@@ -96,3 +96,16 @@ def test_the_training_tab_lists_runs(client, course, curator, dataset, provider,
     client.force_login(curator)
     body = client.get(reverse(url_name, args=[course.slug])).content.decode()
     assert f'id="run-{run.pk}"' in body
+
+
+def test_too_few_validation_examples_are_trained_on(client, course, curator, dataset):
+    dataset.validation_percent = 5  # about 3 of 60: too few for a validation file
+    dataset.save()
+    client.force_login(curator)
+    data = {"provider": dataset.assistant.provider.pk, "base_model": BASE_MODEL, "method": "supervised"}
+    body = client.get(_start_url(course, dataset), data).content.decode()
+    assert "fewer than 10, so they are trained on" in body
+    client.post(_start_url(course, dataset), data)
+    snapshot = Run.objects.get().snapshot
+    assert (snapshot.training_examples, snapshot.validation_examples) == (60, 0)
+    assert not snapshot.validation_file

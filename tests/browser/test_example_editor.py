@@ -81,6 +81,7 @@ def test_it_edits_a_message_in_place(page, curator, example):
     # Esc puts the text back and saves nothing.
     question = page.locator("#message-0")
     question.locator(".message-body").click()
+    expect(question.get_by_label("Text of message 1")).to_be_focused()  # editor.js has placed the caret
     question.get_by_label("Text of message 1").fill("Something else")
     question.get_by_label("Text of message 1").press("Escape")
     expect(question.locator(".message-body")).to_have_text("What is a list?")
@@ -147,11 +148,15 @@ def test_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_serv
         open_editor(second, example)
 
         first.locator("#message-1 .message-body").click()
+        expect(first.get_by_label("Text of message 2")).to_be_focused()  # editor.js has placed the caret
+
         first.get_by_label("Text of message 2").fill("The first curator's answer.")
         first.get_by_label("Text of message 2").press("Enter")
         expect(first.locator("#message-1 .message-body")).to_have_text("The first curator's answer.")
 
         second.locator("#message-1 .message-body").click()
+        expect(second.get_by_label("Text of message 2")).to_be_focused()  # editor.js has placed the caret
+
         second.get_by_label("Text of message 2").fill("The second curator's answer.")
         second.get_by_role("button", name="Save", exact=True).click()
 
@@ -171,6 +176,7 @@ def test_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_serv
 
         # Now at the current version, the second curator's edit goes through.
         second.locator("#message-1 .message-body").click()
+        expect(second.get_by_label("Text of message 2")).to_be_focused()  # editor.js has placed the caret
         second.get_by_label("Text of message 2").fill("Agreed wording.")
         second.get_by_label("Text of message 2").press("Enter")
         expect(second.locator("#message-1 .message-body")).to_have_text("Agreed wording.")

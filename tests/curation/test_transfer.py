@@ -350,3 +350,29 @@ def test_an_upload_waiting_for_confirmation_is_its_uploaders_alone(client, cours
     assert client.get(reverse("dialogs:dataset_transfer", args=[slug, dataset.pk, upload.pk])).status_code == 404
     assert client.post(reverse("dialogs:dataset_import_confirm", args=[slug, dataset.pk, upload.pk])).status_code == 404
     assert client.get(reverse("dialogs:dataset_download", args=[slug, dataset.pk, export.pk])).status_code == 200
+
+
+def test_the_demo_datasets_export_passes_openais_checks_and_round_trips(client, db):
+    from django.core.management import call_command
+
+    from accounts.demo import CURATOR_EMAIL
+    from accounts.models import User
+    from dialogs.demo import DATASET_NAME
+    from dialogs.models import Dataset
+
+    call_command("demo_data")
+    demo = Dataset.objects.get(name=DATASET_NAME)
+    curator = User.objects.get(email=CURATOR_EMAIL)
+    client.force_login(curator)
+    exported = _export(client, demo)
+    lines = exported.decode().splitlines()
+    assert len(lines) == demo.examples.filter(status=Example.Status.READY).count() >= 12
+    for line in lines:
+        _assert_follows_the_guide(line)
+    report = validate_dataset(enumerate(json.loads(line) for line in lines), base_model=get_model(demo.base_model))
+    assert report.error_count == 0
+
+    copy = curation.dataset_create(course=demo.course, name="Demo copy", user=curator, assistant=demo.assistant)
+    _upload(client, copy, exported)
+    _confirm(client, copy, Transfer.objects.get(dataset=copy))
+    assert _export(client, copy) == exported

@@ -79,15 +79,13 @@ def turn_retry(*, answer: Message) -> tuple[Message, Message]:
     return turn_edit(question=question, content=question.content)
 
 
-def as_history(messages) -> list[dict]:
-    """Recorded turns as the engine wants them."""
-    return [{"role": m.role, "content": m.content} for m in messages]
-
-
 def history_before(answer: Message) -> list[dict]:
-    """The active turns before `answer`, as the engine wants them."""
-    messages = answer.dialog.messages.filter(position__lt=answer.position, replaced_at__isnull=True)
-    return as_history(messages.only("role", "content"))
+    """The active turns before `answer` as the engine wants them, read as plain values (a chat
+    stream's first token waits for this)."""
+    messages = Message.objects.filter(
+        dialog_id=answer.dialog_id, replaced_at__isnull=True, position__lt=answer.position
+    )
+    return list(messages.order_by("position").values("role", "content"))
 
 
 def answer_claim(answer: Message) -> bool:

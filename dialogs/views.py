@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -205,30 +204,27 @@ def _sse(event: str, data: dict) -> bytes:
 
 def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool):
     # Everything before the first token happens in this one call (one thread, one connection)
-    # and stays lean: one query reads the turns up to the answer with their dialog, assistant,
-    # course and the user's role there (the access rules stay courses.access's), one claims it.
+    # and stays lean: one query reads the answer with its dialog, assistant, provider, course and
+    # the user's role there (the access rules stay courses.access's), one reads the turns before
+    # it as plain values. The claim runs later, while the provider is asked.
     user = request.user
     if not user.is_authenticated:
         raise Http404
     source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
-    answer_position = Message.objects.filter(pk=message_id, dialog_id=dialog_id).values("position")[:1]
-    turns = list(
+    answer = (
         Message.objects.select_related("dialog__assistant__provider", "dialog__course")
         .annotate(member_role=member_role(user, "dialog__course"))
-        .filter(dialog_id=dialog_id, dialog__course__slug=slug, dialog__user=user, dialog__source=source)
-        .filter(replaced_at__isnull=True, position__lte=Subquery(answer_position))
-        .order_by("position")
+        .filter(pk=message_id, dialog_id=dialog_id, role=Message.Role.ASSISTANT, replaced_at__isnull=True)
+        .filter(dialog__course__slug=slug, dialog__user=user, dialog__source=source, dialog__assistant__isnull=False)
+        .first()
     )
-    answer = turns[-1] if turns else None
-    if answer is None or answer.pk != message_id or answer.role != Message.Role.ASSISTANT:
-        raise Http404
-    if answer.dialog.assistant is None:
+    if answer is None:
         raise Http404
     required = Membership.Role.CURATOR if playground else None
     access = access_for(user, answer.dialog.course, answer.member_role, role=required)
     assistant = answer.dialog.assistant
     assistant.course = access.course
-    return answer, assistant, chat.as_history(turns[:-1]), access
+    return answer, assistant, chat.history_before(answer), access
 
 
 def _render_message(request: HttpRequest, answer: Message, access: CourseAccess, playground: bool) -> str:

@@ -17,7 +17,7 @@ from courses.models import Membership
 from llm.catalog import MODELS
 from llm.db import release_connections, released
 
-from . import chat
+from . import chat, tickets
 from .forms import AskForm, FeedbackForm, MessageForm
 from .models import Dialog, Message
 
@@ -32,21 +32,23 @@ def _dialogs_of(access: CourseAccess, user, *, playground: bool):
     return Dialog.objects.filter(course=access.course, user=user, source=source).select_related("assistant")
 
 
-def _get_dialog_for_user(request: HttpRequest, slug: str, dialog_id: int, *, playground: bool) -> Dialog:
+def _get_dialog_for_user(
+    request: HttpRequest, slug: str, dialog_id: int, *, playground: bool
+) -> tuple[CourseAccess, Dialog]:
     """A dialog of the user's own, in a course they belong to (learners never see others' chats)."""
     access = _get_course_for_user(request, slug, playground=playground)
-    return get_object_or_404(_dialogs_of(access, request.user, playground=playground), pk=dialog_id)
+    return access, get_object_or_404(_dialogs_of(access, request.user, playground=playground), pk=dialog_id)
 
 
 def _get_message_for_user(
     request: HttpRequest, slug: str, dialog_id: int, message_id: int, *, playground: bool, role: str | None = None
-) -> Message:
+) -> tuple[CourseAccess, Message]:
     """A message of the user's own dialog; with `role`, only an active message of that role."""
-    dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
-    messages = dialog.messages.select_related("dialog")
+    access, dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
+    messages = dialog.messages.select_related("dialog__assistant")
     if role is not None:
         messages = messages.filter(role=role, replaced_at__isnull=True)
-    return get_object_or_404(messages, pk=message_id)
+    return access, get_object_or_404(messages, pk=message_id)
 
 
 def _chat_url(name: str, *, playground: bool, **kwargs) -> str:
@@ -88,8 +90,12 @@ def _earlier_versions(dialog: Dialog) -> dict[int, list[Message]]:
     return versions
 
 
-def _turn_response(request: HttpRequest, question: Message, answer: Message, *, playground: bool) -> HttpResponse:
-    """After asking: the new turn's HTML for the page's script, or the dialog page without it."""
+def _turn_response(
+    request: HttpRequest, access: CourseAccess, question: Message, answer: Message, *, playground: bool
+) -> HttpResponse:
+    """After asking: the new turn's HTML for the page's script, or the dialog page without it.
+    The answer's stream will find what it needs in a ticket (dialogs.tickets)."""
+    tickets.ticket_issue(user=request.user, access=access, answer=answer, playground=playground)
     dialog = answer.dialog
     if request.headers.get("Accept") == "application/json":
         html = render_to_string(
@@ -133,42 +139,42 @@ def chat_ask(request: HttpRequest, slug: str, dialog_id: int | None = None, play
         source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
         dialog = chat.dialog_start(assistant=form.cleaned_data["assistant"], source=source, user=request.user)
     else:
-        dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
+        _access, dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
         if dialog.assistant is None:
             raise Http404
     model = form.cleaned_data.get("model", "") if playground else ""
     question, answer = chat.turn_ask(dialog=dialog, content=form.cleaned_data["content"], model=model)
-    return _turn_response(request, question, answer, playground=playground)
+    return _turn_response(request, access, question, answer, playground=playground)
 
 
 @require_POST
 @login_required
 def chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
     """Edit my question and regenerate the answer (the old turn is kept as history)."""
-    question = _get_message_for_user(
+    access, question = _get_message_for_user(
         request, slug, dialog_id, message_id, playground=playground, role=Message.Role.USER
     )
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
     new_question, answer = chat.turn_edit(question=question, content=form.cleaned_data["content"])
-    return _turn_response(request, new_question, answer, playground=playground)
+    return _turn_response(request, access, new_question, answer, playground=playground)
 
 
 @require_POST
 @login_required
 def chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
-    answer = _get_message_for_user(
+    access, answer = _get_message_for_user(
         request, slug, dialog_id, message_id, playground=playground, role=Message.Role.ASSISTANT
     )
     question, new_answer = chat.turn_retry(answer=answer)
-    return _turn_response(request, question, new_answer, playground=playground)
+    return _turn_response(request, access, question, new_answer, playground=playground)
 
 
 @require_POST
 @login_required
 def chat_stop(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
-    answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
+    _access, answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
     chat.answer_stop(answer=answer)
     return HttpResponse(status=204)
 
@@ -176,7 +182,7 @@ def chat_stop(request: HttpRequest, slug: str, dialog_id: int, message_id: int, 
 @require_POST
 @login_required
 def chat_feedback(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
-    answer = _get_message_for_user(
+    _access, answer = _get_message_for_user(
         request, slug, dialog_id, message_id, playground=playground, role=Message.Role.ASSISTANT
     )
     form = FeedbackForm(request.POST)
@@ -227,6 +233,20 @@ def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, mes
     return answer, assistant, chat.history_before(answer), access
 
 
+def _stream_inputs(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool):
+    """The answer, its assistant, the history and the access: from the ask's ticket, else the database."""
+    user = request.user
+    if not user.is_authenticated:
+        raise Http404
+    ticket = tickets.ticket_take(
+        user=user, slug=slug, dialog_id=dialog_id, message_id=message_id, playground=playground
+    )
+    if ticket is None:
+        return _load_answer_for_stream(request, slug, dialog_id, message_id, playground)
+    answer = ticket.answer
+    return answer, answer.dialog.assistant, ticket.history, ticket.access
+
+
 def _render_message(request: HttpRequest, answer: Message, access: CourseAccess, playground: bool) -> str:
     answer.refresh_from_db()
     context = {
@@ -242,7 +262,7 @@ def _render_message(request: HttpRequest, answer: Message, access: CourseAccess,
 @require_GET
 async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground=False):
     """Stream the pending answer as Server-Sent Events: delta, citation, tool, then done."""
-    answer, assistant, history, access = await sync_to_async(_load_answer_for_stream)(
+    answer, assistant, history, access = await sync_to_async(_stream_inputs)(
         request, slug, dialog_id, message_id, playground
     )
 
@@ -300,10 +320,12 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
                 )
             html = await sync_to_async(released(_render_message))(request, answer, access, playground)
             yield _sse("done", {"html": html})
+            await sync_to_async(released(tickets.ticket_drop))(answer.pk)
         except (asyncio.CancelledError, GeneratorExit):
             # The learner pressed stop or left the page: keep what was written.
             if await asyncio.shield(claim):
                 await asyncio.shield(sync_to_async(released(chat.answer_cut))(answer=answer, text=written))
+                await asyncio.shield(sync_to_async(released(tickets.ticket_drop))(answer.pk))
             raise
 
     return _event_stream(events())

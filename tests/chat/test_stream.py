@@ -135,3 +135,30 @@ def test_it_404s_the_stream_of_someone_elses_answer(client, course, learner, cur
         assert http.get(_stream_url(answer)).status_code == 404
     answer.refresh_from_db()
     assert answer.status == "pending"
+
+
+def test_without_the_asks_ticket_it_reads_the_answer_from_the_database(
+    client, course, learner, served_tutor, asgi_server
+):
+    # The ask leaves a ticket for the stream (dialogs.tickets); a stream opened without one —
+    # another cache, an expired ticket — reads the database and answers the same.
+    from django.core.cache import cache
+
+    answer = _ask(client, course, learner)
+    assert cache.get(f"gradcap:stream-ticket:{answer.pk}") is not None
+    cache.clear()
+    with _http(asgi_server, client) as http, http.stream("GET", _stream_url(answer)) as response:
+        events = _events(response)
+    assert [name for name, _ in events][-1] == "done"
+    answer.refresh_from_db()
+    assert answer.status == "complete"
+    assert answer.content == "".join(data["text"] for name, data in events if name == "delta")
+
+
+def test_the_ticket_is_dropped_once_the_answer_is_written(client, course, learner, served_tutor, asgi_server):
+    from django.core.cache import cache
+
+    answer = _ask(client, course, learner)
+    with _http(asgi_server, client) as http:
+        http.get(_stream_url(answer))
+    assert cache.get(f"gradcap:stream-ticket:{answer.pk}") is None

@@ -1,0 +1,74 @@
+"""Stream tickets: the request that asks a question prepares what its answer's stream needs.
+
+Opening the stream is where the learner waits for the first word, and reading the answer with its
+dialog, assistant, provider and course plus the turns before it costs several milliseconds of ORM
+work. The ask has all of it at hand a moment earlier, so it leaves a ticket in the cache (shared
+by every web process: the database cache, or Redis) for the stream to pick up. A stream without a
+ticket — opened later, on another cache, or after the ticket expired — reads the database instead;
+the answer is the same either way.
+
+A ticket holds ids, texts and model rows as the database has them (the provider's API key stays
+encrypted). It is honoured only for the user, course, dialog and chat kind it was issued for; the
+membership checked by the ask stands for the ticket's short life (TICKET_SECONDS).
+"""
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from accounts.models import User
+from courses.access import CourseAccess
+
+from . import chat
+from .models import Message
+
+TICKET_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class StreamTicket:
+    user_id: int
+    slug: str
+    dialog_id: int
+    playground: bool
+    access: CourseAccess
+    answer: Message  # with dialog, dialog.assistant (and its provider) and dialog.course loaded
+    history: list[dict]
+
+
+def _key(answer_id: int) -> str:
+    return f"gradcap:stream-ticket:{answer_id}"
+
+
+def ticket_issue(*, user: User, access: CourseAccess, answer: Message, playground: bool) -> None:
+    dialog = answer.dialog
+    assistant = dialog.assistant
+    if assistant is None:
+        return
+    assistant.provider  # noqa: B018 -- loaded now, so the stream need not
+    dialog.course = assistant.course = access.course  # the engine's tools read the course
+    ticket = StreamTicket(
+        user_id=user.pk,
+        slug=access.course.slug,
+        dialog_id=dialog.pk,
+        playground=playground,
+        access=access,
+        answer=answer,
+        history=chat.history_before(answer),
+    )
+    cache.set(_key(answer.pk), ticket, TICKET_SECONDS)
+
+
+def ticket_take(*, user: User, slug: str, dialog_id: int, message_id: int, playground: bool) -> StreamTicket | None:
+    """The ticket for this answer, if it was issued to this user for this very stream."""
+    ticket = cache.get(_key(message_id))
+    if not isinstance(ticket, StreamTicket):
+        return None
+    if (ticket.user_id, ticket.slug, ticket.dialog_id, ticket.playground) != (user.pk, slug, dialog_id, playground):
+        return None
+    return ticket
+
+
+def ticket_drop(answer_id: int) -> None:
+    """The stream is over: a later reconnect reads the database (and finds the answer written)."""
+    cache.delete(_key(answer_id))

@@ -135,10 +135,6 @@ else:
     # Shared by every process (rate limits must hold across web processes), no extra service.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gradcap_cache"}}
 
-# Sessions are read on every request (the chat stream included): kept in the cache in front of
-# the database, so a request reads one cache entry instead of querying the session table.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-
 # Background work: django-q2 with Redis when REDIS_URL is set, else the ORM broker.
 Q_CLUSTER = {
     "name": "gradcap",

@@ -519,6 +519,8 @@ def load(*, stdout) -> None:
         dialog = _record(assistant, source, who, turns, failed, users)
         moment = now - timedelta(days=days_ago, minutes=37 * index)
         Dialog.objects.filter(pk=dialog.pk).update(created_at=moment, updated_at=moment + timedelta(minutes=3))
+        for position in dialog.messages.values_list("position", flat=True):  # a minute apart
+            dialog.messages.filter(position=position).update(created_at=moment + timedelta(minutes=position - 1))
         dialogs.append(dialog)
 
     dataset = curation.dataset_create(course=course, name=DATASET_NAME, user=curator, assistant=assistant)

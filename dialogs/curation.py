@@ -384,16 +384,9 @@ def examples_build(
 @transaction.atomic
 def examples_save(examples: list[Example], *, user: User | None, summary: str) -> int:
     """Save built examples and their first revisions in one transaction."""
-    if not examples:
-        return 0
-    dataset = examples[0].dataset
+    # SQLite and PostgreSQL both return the new ids from bulk_create: the revisions can follow.
     created = Example.objects.bulk_create(examples, batch_size=500)
-    ExampleRevision.objects.bulk_create(
-        [_revision(example, user, summary) for example in created if example.pk is not None], batch_size=500
-    )
-    if created and created[0].pk is None:  # backends that return no ids from bulk_create
-        for example in dataset.examples.filter(revisions__isnull=True):
-            _revise(example, user, summary)
+    ExampleRevision.objects.bulk_create([_revision(example, user, summary) for example in created], batch_size=500)
     return len(created)
 
 

@@ -213,9 +213,7 @@ def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, mes
     # and stays lean: one query reads the answer with its dialog, assistant, provider, course and
     # the user's role there (the access rules stay courses.access's), one reads the turns before
     # it as plain values. The claim runs later, while the provider is asked.
-    user = request.user
-    if not user.is_authenticated:
-        raise Http404
+    user = request.user  # authenticated: _stream_inputs checked
     source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
     answer = (
         Message.objects.select_related("dialog__assistant__provider", "dialog__course")

@@ -170,9 +170,16 @@ def _plain_error(error: openai.OpenAIError) -> BackendError:
 class OpenAICompatibleBackend(TrainingBackend):
     """`/v1/files` + `/v1/fine_tuning/jobs` through the official SDK (OpenAI, Azure v1, sandbox, …)."""
 
-    def __init__(self, provider: Provider, *, http_client: httpx2.Client | None = None, max_retries: int | None = None):
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        http_client: httpx2.Client | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ):
         super().__init__(provider)
-        self.client = client_for(provider, http_client=http_client, max_retries=max_retries)
+        self.client = client_for(provider, http_client=http_client, timeout=timeout, max_retries=max_retries)
 
     def _call(self, function, *args, **kwargs):
         try:
@@ -294,8 +301,17 @@ class OpenAICompatibleBackend(TrainingBackend):
         return self._state(self._call(self.client.fine_tuning.jobs.resume, job_id))
 
 
+# A curator's click (🔄, cancel, pause, resume) waits for the provider inside the request: it gets
+# a short timeout and one retry, not the provider's own limits meant for the worker.
+INTERACTIVE = {"timeout": 15.0, "max_retries": 1}
+
+
 def backend_for(
-    provider: Provider, *, http_client: httpx2.Client | None = None, max_retries: int | None = None
+    provider: Provider,
+    *,
+    http_client: httpx2.Client | None = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
 ) -> TrainingBackend:
     """The training backend of a provider. Every kind gradcap knows speaks OpenAI's fine-tuning API."""
-    return OpenAICompatibleBackend(provider, http_client=http_client, max_retries=max_retries)
+    return OpenAICompatibleBackend(provider, http_client=http_client, timeout=timeout, max_retries=max_retries)

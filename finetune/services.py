@@ -25,7 +25,7 @@ from dialogs.stats import training_cost
 from llm.catalog import get_model
 from llm.models import Provider
 
-from .backends import BackendError, JobSpec, JobState, SyncResult, TrainingBackend, backend_for
+from .backends import INTERACTIVE, BackendError, JobSpec, JobState, SyncResult, TrainingBackend, backend_for
 from .models import Activation, Checkpoint, MetricPoint, Run, RunEvent, Snapshot, TrainedModel
 from .plans import Plan
 
@@ -336,7 +336,7 @@ def runs_sync_active(*, http_client: httpx2.Client | None = None) -> int:
 
 
 def _job_action(run: Run, action: str) -> Run:
-    backend = backend_for(run.provider)
+    backend = backend_for(run.provider, **INTERACTIVE)  # a curator's click waits for it
     job = getattr(backend, action)(job_id=run.job_id)
     _apply_job(run, job)
     run.save()

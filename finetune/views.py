@@ -20,7 +20,7 @@ from .access import (
     get_run_for_curator,
     get_snapshot_for_curator,
 )
-from .backends import BackendError
+from .backends import INTERACTIVE, BackendError, backend_for
 from .forms import ActivateForm, StartTrainingForm, VerdictForm, tunable_providers
 from .models import Activation, Run, TrainedModel
 from .plans import dataset_has_pairs, training_plan
@@ -141,7 +141,7 @@ def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
 def run_refresh(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     """🔄: ask the provider now (two calls), then show the run as it is."""
     access, run = get_run_for_curator(request, slug, run_id)
-    run = services.run_sync(run=run)
+    run = services.run_sync(run=run, backend=backend_for(run.provider, **INTERACTIVE))
     if request.htmx:
         return render(request, "finetune/run.html#status", _run_context(access, run))
     return redirect(run)

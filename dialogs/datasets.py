@@ -347,19 +347,19 @@ def dataset_export(request: HttpRequest, slug: str, dataset_id: int) -> HttpResp
     return response
 
 
-def _chunks(lines: Iterator[str], size: int = 200) -> Iterator[bytes]:
+def _chunks(lines: Iterator[bytes], size: int = 200) -> Iterator[bytes]:
     """Lines joined into chunks of `size`: fewer, larger writes to the socket."""
-    batch: list[str] = []
+    batch: list[bytes] = []
     for line in lines:
         batch.append(line)
         if len(batch) >= size:
-            yield "".join(batch).encode()
+            yield b"".join(batch)
             batch = []
     if batch:
-        yield "".join(batch).encode()
+        yield b"".join(batch)
 
 
-def _streamed(request: HttpRequest, lines: Iterator[str]) -> Iterator[bytes] | AsyncIterator[bytes]:
+def _streamed(request: HttpRequest, lines: Iterator[bytes]) -> Iterator[bytes] | AsyncIterator[bytes]:
     """Under ASGI Django would read a plain iterator to the end before sending it (all in
     memory): there, hand it an async iterator that pulls one chunk at a time from the database."""
     chunks = _chunks(lines)

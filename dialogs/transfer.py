@@ -47,7 +47,7 @@ def runs_in_background(examples: int) -> bool:
 
 def export_lines(
     dataset: Dataset, *, format: str, split: str = "", progress: Callable[[int], None] | None = None
-) -> Iterator[str]:
+) -> Iterator[bytes]:
     """The dataset's ready examples (of one split, or all) as JSONL lines in `format`, read in chunks."""
     kind = "dpo" if format == Transfer.Format.DPO else "sft"
     rows = curation.dataset_rows(dataset, kind=kind, split=split or None, progress=progress)
@@ -95,7 +95,7 @@ def transfer_export_run(transfer: Transfer) -> None:
             dataset, format=transfer.format, split=transfer.split, progress=lambda n: _progress(transfer, n)
         )
         for line in lines:
-            spool.write(line.encode())
+            spool.write(line)
         spool.seek(0)
         transfer.file.save(transfer.name, File(spool), save=False)
     transfer.status = Transfer.Status.DONE

@@ -70,7 +70,7 @@ class Plan:
 
 def _jsonl(method: str, rows: list[dict]) -> bytes:
     lines = export_dpo(rows) if method == DPO else export_supervised(rows)
-    return "".join(lines).encode()
+    return b"".join(lines)
 
 
 def _kind(method: str) -> str:

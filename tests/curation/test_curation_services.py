@@ -101,10 +101,10 @@ def test_rewritten_answer_becomes_a_preference_pair(dialog, assistant, curator):
         }
     ]
     # The supervised file never carries gradcap's own keys, and parses back.
-    text = "".join(export_supervised(curation.dataset_rows(dataset)))
-    assert "original" not in text
-    assert parse_jsonl(text.encode(), max_bytes=10**6, max_lines=100).ok
-    assert parse_jsonl("".join(export_dpo(pairs)).encode(), max_bytes=10**6, max_lines=100).ok
+    data = b"".join(export_supervised(curation.dataset_rows(dataset)))
+    assert b"original" not in data
+    assert parse_jsonl(data, max_bytes=10**6, max_lines=100).ok
+    assert parse_jsonl(b"".join(export_dpo(pairs)), max_bytes=10**6, max_lines=100).ok
     # Writing the recorded answer back removes the pair.
     curation.example_change(
         example=example, version=3, user=curator, change=curation.set_content(1, "An ordered collection.")

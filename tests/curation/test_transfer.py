@@ -144,7 +144,7 @@ def test_a_large_export_runs_in_the_background_with_progress(
     client, curator, filled, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(curation, "PROGRESS_EVERY", 4)
-    streamed = "".join(transfer.export_lines(filled, format="supervised", split="train")).encode()
+    streamed = b"".join(transfer.export_lines(filled, format="supervised", split="train"))
     client.force_login(curator)
     url = reverse("dialogs:dataset_export", args=[filled.course.slug, filled.pk])
     page = reverse("dialogs:dataset", args=[filled.course.slug, filled.pk])

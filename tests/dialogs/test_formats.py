@@ -3,7 +3,7 @@ import json
 from dialogs.formats import export_dpo, export_hf_chat, export_supervised, hf_chat_example
 from dialogs.validation import validate_dataset
 from llm.catalog import get_model
-from tests.dialogs.examples import demo_examples, demo_pairs, tool_example
+from tests.dialogs.examples import chat_example, demo_examples, demo_pairs, tool_example
 
 
 def test_it_exports_one_openai_line_per_example():
@@ -12,7 +12,7 @@ def test_it_exports_one_openai_line_per_example():
     lines = list(export_supervised(examples))
 
     assert len(lines) == len(examples)
-    assert all(line.endswith("\n") and line.count("\n") == 1 for line in lines)
+    assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
     assert [json.loads(line) for line in lines] == examples
 
 
@@ -29,8 +29,8 @@ def test_it_keeps_weights_and_tool_calls_in_the_openai_export():
 def test_it_keeps_russian_text_readable():
     (line,) = export_supervised(demo_examples()[:1])
 
-    assert "Основы Python" in line
-    assert "\\u" not in line
+    assert "Основы Python".encode() in line
+    assert b"\\u" not in line
 
 
 def test_it_leaves_out_keys_openai_would_reject():
@@ -39,6 +39,26 @@ def test_it_leaves_out_keys_openai_would_reject():
     (line,) = export_supervised([example])
 
     assert "note" not in json.loads(line)
+
+
+def test_it_exports_numbers_beyond_64_bits_through_the_json_module():
+    # json.loads reads them from an imported file; orjson refuses to write them.
+    example = {**demo_examples()[0], "parallel_tool_calls": 2**70}
+
+    (line,) = export_supervised([example])
+
+    assert json.loads(line) == example
+    assert line.endswith(b'"parallel_tool_calls":1180591620717411303424}\n')  # orjson's separators
+
+
+def test_it_exports_a_lone_surrogate_as_valid_json():
+    # JSON text may escape half of a character ("\\ud800"); UTF-8 has no bytes for it.
+    example = chat_example("Что это: \ud800?", "Половинка символа.")
+
+    (line,) = export_supervised([example])
+
+    assert b"\\ud800" in line
+    assert json.loads(line.decode()) == example
 
 
 def test_it_streams_lazily():

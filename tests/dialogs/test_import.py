@@ -15,22 +15,22 @@ def jsonl(*examples: object) -> bytes:
 
 
 def test_it_round_trips_supervised_jsonl_unchanged():
-    original = "".join(export_supervised(demo_examples()))
+    original = b"".join(export_supervised(demo_examples()))
 
-    result = parse_jsonl(original.encode(), **LIMITS)
+    result = parse_jsonl(original, **LIMITS)
 
     assert result.ok
     assert result.kind == SFT
-    assert "".join(export_supervised(result.examples)) == original
+    assert b"".join(export_supervised(result.examples)) == original
 
 
 def test_it_round_trips_dpo_jsonl_unchanged():
-    original = "".join(export_dpo(demo_pairs()))
+    original = b"".join(export_dpo(demo_pairs()))
 
-    result = parse_jsonl(original.encode(), **LIMITS)
+    result = parse_jsonl(original, **LIMITS)
 
     assert result.kind == DPO
-    assert "".join(export_dpo(result.examples)) == original
+    assert b"".join(export_dpo(result.examples)) == original
 
 
 def test_it_names_the_line_with_bad_json_and_imports_nothing():
@@ -135,6 +135,17 @@ def test_it_stops_listing_errors_after_the_limit():
     assert len(result.errors) == 11
     assert result.errors[-1].line == 11
     assert "Too many errors" in result.errors[-1].message
+
+
+def test_it_refuses_nan_and_infinity_which_are_not_json():
+    good = json.dumps(chat_example("Вопрос?", "Ответ."), ensure_ascii=False)
+    bad = good.replace('"role": "assistant"', '"role": "assistant", "weight": NaN')
+
+    result = parse_jsonl(f"{good}\n{bad}\n".encode(), **LIMITS)
+
+    assert result.examples == []
+    assert [error.line for error in result.errors] == [2]
+    assert "NaN is not a JSON value" in result.errors[0].message
 
 
 def test_it_survives_absurdly_nested_json():

@@ -2,7 +2,14 @@ import copy
 
 import pytest
 
-from dialogs.validation import ERROR, WARNING, example_errors, validate_dataset, validate_example
+from dialogs.validation import (
+    ERROR,
+    TOKENIZE_BATCH,
+    WARNING,
+    example_errors,
+    validate_dataset,
+    validate_example,
+)
 from llm import tokens
 from llm.catalog import DPO, SFT, get_model
 from tests.dialogs.examples import INSTRUCTIONS, chat_example, demo_examples, demo_pairs, dpo_pair, tool_example
@@ -35,6 +42,46 @@ def test_it_counts_tokens_like_the_guide():
         assert report.total_tokens == tokens.count_messages(example["messages"], tools=example.get("tools"))
         assert report.assistant_tokens == tokens.count_assistant_tokens(example["messages"])
         assert report.messages == len(example["messages"])
+
+
+def test_it_counts_special_token_lookalikes_and_lone_surrogates_as_text():
+    # JSON can carry a lone surrogate ("\\ud800"); tiktoken cannot encode it as it is.
+    texts = ["Что такое <|endoftext|>?", "Ответ: \ud800 — половинка символа.", "<|endofprompt|>"]
+    example = {"messages": [{"role": "user", "content": texts[0]}, {"role": "assistant", "content": texts[1]}]}
+    pair = dpo_pair("Вопрос?", texts[2], "Плохой ответ.")
+
+    for report in (
+        validate_example(example, token_limit=None),
+        validate_dataset([(1, example)], base_model=None).examples[0],
+    ):
+        assert report.total_tokens == tokens.count_messages(example["messages"])
+        assert report.assistant_tokens == tokens.count_text(texts[1])
+    assert validate_example(pair, token_limit=None).assistant_tokens == tokens.count_text(texts[2]) + tokens.count_text(
+        "Плохой ответ."
+    )
+
+
+def test_it_gives_each_example_its_own_counts_across_tokenizing_batches():
+    examples = [
+        chat_example(f"Вопрос {number}: " + "как? " * (number % 7), "Ответ. " * (1 + number % 5))
+        for number in range(TOKENIZE_BATCH * 2 + 3)
+    ]
+    examples[TOKENIZE_BATCH + 1] = copy.deepcopy(examples[1])  # a duplicate in the next batch
+    examples[-1] = {"messages": [{"role": "user", "content": "Q"}]}  # an error in the last, short batch
+
+    report = validate_dataset(enumerate(examples), base_model=None)
+
+    for example, example_report in zip(examples, report.examples, strict=True):
+        assert example_report == validate_example(example, token_limit=None, key=example_report.key)
+    assert [(issue.code, issue.example_key) for issue in report.issues] == [("duplicate", TOKENIZE_BATCH + 1)]
+    assert report.error_count == 1
+
+
+def test_it_reports_a_role_that_is_not_text():
+    example = {"messages": [{"role": ["user"], "content": "Q"}, {"role": "assistant", "content": "A"}]}
+
+    assert check(example) == ["unrecognized_role"]
+    assert [issue.code for issue in example_errors(example)] == ["unrecognized_role"]
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from assistants.services import api_key_authenticate
 from llm.db import released
 
 from . import chat
+from .formats import has_unstorable_text
 from .models import Dialog, Message
 
 EXTERNAL_USER_ID_MAX = 200
@@ -79,6 +80,8 @@ def _parse(request: HttpRequest) -> dict:
     message = body.get("message")
     if not isinstance(message, str) or not message.strip():
         raise ApiError(400, "invalid_request", "'message' must be a non-empty string.")
+    if has_unstorable_text(message):
+        raise ApiError(400, "invalid_request", "'message' holds a NUL character or half of a surrogate pair.")
     if len(message) > settings.CHAT_MESSAGE_MAX_CHARS:
         raise ApiError(
             400,

@@ -207,6 +207,9 @@ def parse_jsonl(
         except RecursionError:
             collect.error(number, _("The JSON is nested too deeply."))
             continue
+        if b"\\u" in raw and has_unstorable_text(example):  # only an escape can bring them in
+            collect.error(number, _unstorable_message())
+            continue
         collect.example(number, example)
     return collect.result()
 
@@ -261,6 +264,9 @@ def parse_csv(source: Source, *, max_bytes: int, max_lines: int, max_errors: int
             if collect.stop(number):
                 break
             cells = {name: row[index].strip() if index < len(row) else "" for name, index in position.items()}
+            if any("\x00" in cell for cell in cells.values()):
+                collect.error(number, _unstorable_message())
+                continue
             if not cells["question"] or not cells["answer"]:
                 empty = "question" if not cells["question"] else "answer"
                 collect.error(number, _("The “%(column)s” cell is empty.") % {"column": empty})
@@ -275,6 +281,29 @@ def parse_csv(source: Source, *, max_bytes: int, max_lines: int, max_errors: int
     except csv.Error as error:
         collect.error(line + 1, _("The row cannot be read as CSV: %(reason)s.") % {"reason": error})
     return collect.result()
+
+
+def has_unstorable_text(value: object) -> bool:
+    """Whether a text in `value` (a string, or lists and objects holding strings) has a character
+    that a database cannot store: NUL (PostgreSQL refuses it) or half of a surrogate pair (which
+    has no UTF-8 form). JSON can carry both as escapes; what is imported or recorded is refused."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(has_unstorable_text(key) or has_unstorable_text(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(map(has_unstorable_text, value))
+    return False
+
+
+def _unstorable_message() -> str:
+    return _("The line holds a character that cannot be stored: NUL (\\u0000) or half of a surrogate pair.")
 
 
 def _csv_header(header_line: str) -> tuple[str, list[str]]:

@@ -103,6 +103,9 @@ def test_it_refuses_a_conversation_of_another_assistant(http, served_tutor, key,
         (b"[1, 2]", "JSON object"),
         (b'{"message": ""}', "non-empty string"),
         (b'{"message": "hi", "conversation_id": "12"}', "integer"),
+        # PostgreSQL stores neither; a database error must not be what the client sees.
+        (b'{"message": "hi\\u0000"}', "NUL character"),
+        (b'{"message": "hi \\ud800"}', "surrogate pair"),
     ],
 )
 def test_it_explains_bad_requests(http, served_tutor, key, content, fragment):

@@ -1,6 +1,7 @@
 import io
 import json
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dialogs.formats import LineError, export_dpo, export_supervised, parse_csv, parse_jsonl
@@ -148,6 +149,27 @@ def test_it_refuses_nan_and_infinity_which_are_not_json():
     assert "NaN is not a JSON value" in result.errors[0].message
 
 
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800"])
+def test_it_refuses_characters_a_database_cannot_store(escape):
+    good = json.dumps(chat_example("Вопрос?", "Ответ."), ensure_ascii=False)
+    bad = good.replace("Ответ.", f"Ответ{escape}.")
+
+    result = parse_jsonl(f"{good}\n{bad}\n{good}\n".encode(), **LIMITS)
+
+    assert result.examples == []
+    assert [error.line for error in result.errors] == [2]
+    assert "cannot be stored" in result.errors[0].message
+
+
+def test_it_keeps_escaped_text_a_database_can_store():
+    line = json.dumps(chat_example("Смайлик \U0001f642 и \\u0000 как текст?", "Да."))  # ASCII escapes
+
+    result = parse_jsonl(f"{line}\n".encode(), **LIMITS)
+
+    assert result.ok
+    assert result.examples[0]["messages"][1]["content"] == "Смайлик \U0001f642 и \\u0000 как текст?"
+
+
 def test_it_survives_absurdly_nested_json():
     result = parse_jsonl(b"[" * 100_000, **LIMITS)
 
@@ -210,6 +232,16 @@ def test_it_names_the_csv_line_with_an_empty_cell():
 def test_it_refuses_an_empty_or_header_only_csv():
     assert [str(error) for error in parse_csv(b"", **LIMITS).errors] == ["The file is empty."]
     assert [str(error) for error in parse_csv(b"question,answer\n", **LIMITS).errors] == ["The file has no examples."]
+
+
+def test_it_refuses_a_csv_cell_with_a_nul_character():
+    data = "question,answer\nВопрос?,Ответ.\nВторой\x00?,Ответ.\n".encode()
+
+    result = parse_csv(data, **LIMITS)
+
+    assert result.examples == []
+    assert [error.line for error in result.errors] == [3]
+    assert "cannot be stored" in result.errors[0].message
 
 
 def test_it_asks_for_utf8_csv():

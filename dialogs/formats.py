@@ -14,8 +14,8 @@ A DPO pair is one line of OpenAI's preference file::
      "preferred_output": [{"role": "assistant", "content": ...}],
      "non_preferred_output": [{"role": "assistant", "content": ...}]}
 
-Exports are generators of JSONL lines (UTF-8 bytes, each ending in a newline), so a streaming response writes
-a dataset of any size with flat memory. Imports are all-or-nothing: they either return every
+Exports are generators of JSONL lines (UTF-8 bytes, each ending in a newline), so a streaming
+response writes a dataset of any size with flat memory. Imports are all-or-nothing: they either return every
 example or, with the first problem, nothing but a report naming each bad line.
 """
 
@@ -39,7 +39,7 @@ DEFAULT_MAX_ERRORS = 100  # a broken file should be told about, not listed line 
 
 
 # orjson writes UTF-8 as it is (Russian stays readable) and is several times faster than the
-# json module, which was a fifth of validating and exporting a dataset. It refuses two things an
+# json module, which took an eighth of validating and exporting a dataset. It refuses two things an
 # imported file can carry: integers beyond 64 bits and lone surrogates ("\\ud800", which has no
 # UTF-8 form). Those lines go through the json module, with the same separators and with
 # non-ASCII characters escaped, which keeps the surrogate and the line valid JSON.

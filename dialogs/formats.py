@@ -264,7 +264,7 @@ def parse_csv(source: Source, *, max_bytes: int, max_lines: int, max_errors: int
             if collect.stop(number):
                 break
             cells = {name: row[index].strip() if index < len(row) else "" for name, index in position.items()}
-            if any("\x00" in cell for cell in cells.values()):
+            if has_unstorable_text(cells):
                 collect.error(number, _unstorable_message())
                 continue
             if not cells["question"] or not cells["answer"]:

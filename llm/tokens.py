@@ -10,7 +10,8 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+import struct
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,46 @@ def encoding() -> tiktoken.Encoding:
 def count_text(text: str) -> int:
     # Text that merely looks like a special token ("<|endoftext|>") is counted as plain text.
     return len(encoding().encode(text, disallowed_special=()))
+
+
+# count_texts joins the texts around a special token that it allows the tokenizer to see.
+# tiktoken encodes the stretch between two allowed special tokens on its own (its pattern never
+# looks past one), so the tokens between two separators are exactly the tokens of one text.
+_SEPARATOR = "<|endoftext|>"
+_ALLOW_SEPARATOR = frozenset({_SEPARATOR})
+
+
+@functools.cache
+def _separator_bytes() -> bytes | None:
+    """The separator token as tiktoken's token buffer holds it (4-byte native integers).
+
+    Every token is below 2**24, so one byte of each is zero; a separator with no other zero
+    byte can then only be found where a token starts. None when that does not hold.
+    """
+    enc = encoding()
+    packed = struct.pack("=I", enc.encode_single_token(_SEPARATOR))
+    return packed if enc.max_token_value < 2**24 and packed.count(0) == 1 else None
+
+
+def count_texts(texts: Sequence[str]) -> list[int]:
+    """The token count of each text, as `count_text` counts it, from one call to the tokenizer.
+
+    Validating a dataset counts tens of thousands of short messages, and each call to tiktoken
+    costs about 0.7 µs besides the text. The counts come from tiktoken's token buffer (what its
+    own `encode_to_numpy` reads), not from a list of ints per token.
+    """
+    separator = _separator_bytes()
+    if len(texts) > 1 and separator is not None:
+        encode = encoding()._core_bpe.encode_to_tiktoken_buffer
+        try:
+            buffer = encode(_SEPARATOR.join(texts), _ALLOW_SEPARATOR)
+        except UnicodeEncodeError:  # a lone surrogate (JSON allows them), which count_text repairs
+            pass
+        else:
+            counts = [len(tokens) >> 2 for tokens in bytes(buffer).split(separator)]
+            if len(counts) == len(texts):  # more: a text holds "<|endoftext|>" itself, as plain text
+                return counts
+    return [count_text(text) for text in texts]
 
 
 def _count_value(value: Any) -> int:

@@ -1,4 +1,5 @@
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,36 @@ def test_it_counts_a_chat_example_like_openais_guide():
     expected = 3 + 3 * 3 + role_tokens + 3 * 2 + (tokens.count_text("lev") + 1)
     assert tokens.count_messages(messages) == expected
     assert tokens.count_assistant_tokens(messages) == 2
+
+
+# Pieces that tiktoken's pattern would merge with a neighbour if a separator let it: spaces and
+# line breaks before and after text, punctuation runs, digit groups, contractions, marks.
+FRAGMENTS = [
+    "", " ", "  ", "\n", "\r\n", "\n\n ", "\t", "word", "Слово", "ЁЖИК", "'s", "'LL", "123", "4567", "!", "?!",
+    ".\n", "/", "«", "»", "—", "e\u0301", "😀", "中文", "<|endofprompt|>", "<|endof", "text|>", "<|", "|>",
+]  # fmt: skip
+
+
+def test_count_texts_counts_each_text_as_count_text_does():
+    rng = random.Random(7)
+    for _ in range(300):
+        texts = ["".join(rng.choices(FRAGMENTS, k=rng.randint(0, 6))) for _ in range(rng.randint(2, 8))]
+
+        assert tokens.count_texts(texts) == [tokens.count_text(text) for text in texts], texts
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["Что такое <|endoftext|>?", "Ответ."],  # the separator itself, as plain text
+        ["<|endoftext|>", "", "<|endoftext|><|endoftext|>"],
+        ["Ответ: \ud800 — половинка символа.", "Вопрос?"],  # a lone surrogate, which JSON allows
+        ["один"],
+        [],
+    ],
+)
+def test_count_texts_counts_texts_it_cannot_join(texts: list[str]):
+    assert tokens.count_texts(texts) == [tokens.count_text(text) for text in texts]
 
 
 @pytest.mark.smoke

@@ -1,4 +1,6 @@
 import copy
+import random
+import string
 
 import pytest
 
@@ -7,6 +9,7 @@ from dialogs.validation import (
     TOKENIZE_BATCH,
     WARNING,
     example_errors,
+    near_duplicate_key,
     validate_dataset,
     validate_example,
 )
@@ -235,6 +238,38 @@ def test_it_finds_duplicates_and_near_duplicates():
     assert found == [("duplicate", "ex13"), ("near_duplicate", "ex14")]
     assert "ex0" in report.issues_by_example()["ex13"][0].message
     assert "ex1" in report.issues_by_example()["ex14"][0].message
+
+
+# Text whose key takes each path: ASCII, cp1251, characters cp1251 lacks but whose folded form it
+# has ("ß" → "ss", the Kelvin sign, a ligature), one it has but whose folded form it lacks ("µ" → "μ"),
+# characters it lacks altogether (an emoji, Chinese, a lone surrogate).
+KEY_FRAGMENTS = [
+    "Привет", "ПРИВЕТ", "Ёж", "ёж", "Hello", "HELLO", "µ", "μ", "Μ", "ß", "ẞ", "SS", "\u212a", "k", "ﬁ", "FI",
+    "😀", "中文", "Ђ", "ђ", "İ", "i\u0307", "123", " ", ", ", "—", "«", "»", "\u00a0", "\n", "\ud800",
+]  # fmt: skip
+IGNORED = string.punctuation + string.whitespace + "—–…“”„‘’«»\u00a0"
+
+
+def plain_near_key(text: str) -> str:
+    """The definition: the case-folded text, punctuation and spacing dropped."""
+    return "".join(char for char in text.casefold() if char not in IGNORED)
+
+
+def test_near_duplicate_keys_are_equal_exactly_when_the_plain_definition_says_so():
+    rng = random.Random(11)
+    texts = ["".join(rng.choices(KEY_FRAGMENTS, k=rng.randint(0, 5))) for _ in range(600)]
+    texts += [text.upper() for text in texts[:200]] + [text.lower() for text in texts[200:400]]
+    plain_by_key: dict[bytes, set[str]] = {}
+    key_by_plain: dict[str, set[bytes]] = {}
+    for text in texts:
+        key, plain = near_duplicate_key(text), plain_near_key(text)
+        plain_by_key.setdefault(key, set()).add(plain)
+        key_by_plain.setdefault(plain, set()).add(key)
+
+    assert all(len(plains) == 1 for plains in plain_by_key.values())
+    assert all(len(keys) == 1 for keys in key_by_plain.values())
+    assert near_duplicate_key("Straße, µm!") == near_duplicate_key("STRASSE μM") != near_duplicate_key("STRASE μM")
+    assert near_duplicate_key("«Ёлка» — 😀") == near_duplicate_key("ЁЛКА😀")
 
 
 def test_it_reports_example_issues_with_the_dataset():

@@ -3,7 +3,8 @@
 1. Time: generates synthetic chat examples (Russian and English, 3–8 messages each, some with
    tool calls) in three shapes — system prompts shared by many examples, a system prompt of its
    own per example, no system prompt — and times tiktoken encoding every message's text against
-   `validate_dataset` plus `export_supervised` over the same examples. The worst shape counts.
+   `validate_dataset` plus `export_supervised` over the same examples, each timed run on a copy
+   freshly decoded from JSON (see time_shape). The worst shape counts.
 2. Memory: in a throwaway database (bench/harness.py; SQLite, or PostgreSQL via DATABASE_URL),
    streams `curation.dataset_rows` → `export_supervised` for a dataset of --examples and of
    --memory-examples examples, each in a fresh subprocess, and compares the peaks (tracemalloc).
@@ -130,12 +131,19 @@ def validate_and_export(examples: list[dict]) -> int:
 
 
 def time_shape(shape: str, *, count: int, seed: int, repeat: int) -> float:
-    """Best-of-`repeat` times, the two measured in turns so that a busy machine slows both alike."""
+    """Best-of-`repeat` times, the two measured in turns so that a busy machine slows both alike.
+
+    Each timed run gets a fresh copy of the examples, decoded with json.loads outside the timer,
+    as the product always gets them fresh from the database (a JSONField decodes them so).
+    Timing the same objects again and again would let the caches CPython keeps on each string
+    (its hash, its UTF-8 form) make every run after the first cheaper than any real one.
+    """
     examples = make_examples(count, seed=seed, system_prompts=shape)
+    stored = json.dumps(examples, ensure_ascii=False)
     encode_seconds = pipeline_seconds = float("inf")
     for _ in range(repeat):
-        encode_seconds = min(encode_seconds, _cpu_seconds(encode_all, examples))
-        pipeline_seconds = min(pipeline_seconds, _cpu_seconds(validate_and_export, examples))
+        encode_seconds = min(encode_seconds, _cpu_seconds(encode_all, json.loads(stored)))
+        pipeline_seconds = min(pipeline_seconds, _cpu_seconds(validate_and_export, json.loads(stored)))
     ratio = pipeline_seconds / encode_seconds
     messages = sum(len(e["messages"]) for e in examples)
     print(

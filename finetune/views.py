@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from dialogs.access import curator_access, get_dataset_for_curator
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model, tunable_models
@@ -276,5 +277,10 @@ def evaluation_detail(request: HttpRequest, slug: str, evaluation_id: int) -> Ht
         "win_rate": evaluations.win_rate(evaluation.trained_model),
     }
     if request.htmx:
+        # The page polls while it has nothing to review: reload it once it has (the first answer
+        # pair, or the end of answering). A page showing a pair is left alone: the curator may be
+        # reading it, and each verdict loads the page again anyway.
+        if request.GET.get("waiting") and (item is not None or not evaluation.is_active):
+            return HttpResponseClientRefresh()
         return render(request, "finetune/evaluation.html#progress", context)
     return render(request, "finetune/evaluation.html", context)

@@ -1,16 +1,18 @@
 """The whole loop in a browser, against the sandbox: curated examples → start training with a cost
 estimate → 🔄 until succeeded → loss chart and events → ▶ activate → the learner's chat gives the
-curated answer → rollback restores the previous model."""
+curated answer → rollback restores the previous model; and the blind review of a tuned model."""
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from assistants.models import Assistant
 from assistants.services import assistant_create
 from dialogs import curation
+from finetune import evaluation as evaluations
 from llm.models import Provider
 from tests.browser.conftest import log_in
-from tests.finetune.conftest import BASE_MODEL, example_rows
+from tests.finetune.conftest import BASE_MODEL, example_rows, running_evaluation, trained_model
 
 pytestmark = [pytest.mark.browser]
 
@@ -90,3 +92,30 @@ def test_the_whole_fine_tuning_loop(asgi_page, course, curator, learner, curated
 
     log_in(page, learner.email)
     expect(_ask(page, course, "What are loops for?")).not_to_contain_text("taught in week")
+
+
+def test_blind_review_of_a_tuned_model(asgi_page, course, curator, curated):
+    assistant, dataset = curated
+    trained = trained_model(dataset, assistant.provider, curator)
+    page = asgi_page
+    log_in(page, curator.email)
+
+    # Answering ends while the page waits: the first pair to judge appears without a reload.
+    waiting = running_evaluation(trained, curator, ["What are loops for?"])
+    page.goto(reverse("finetune:evaluation", args=[course.slug, waiting.pk]))
+    expect(page.locator("#evaluation-progress")).to_contain_text("0 of 1 examples answered")
+    expect(page.locator("#review")).to_have_count(0)
+    evaluations.evaluation_answer(evaluation_id=waiting.pk)  # what the worker does
+    expect(page.locator("#review [data-answer]")).to_have_count(2)
+
+    # From the model page: answer every validation example (tests run tasks inline), judge them all.
+    page.goto(trained.get_absolute_url())
+    page.get_by_role("button", name="Evaluate against the base model").click()
+    expect(page.locator("#evaluation-progress")).to_contain_text("examples answered · ready for review")
+    judged = 0
+    while page.locator("#review").count():
+        page.get_by_role("button", name="Tie").click()
+        judged += 1
+    expect(page.get_by_text("Every answer pair is judged.")).to_be_visible()
+    assert judged == trained.run.snapshot.validation_examples
+    expect(page.locator("#win-rate")).to_contain_text(f"ties 100% ({judged} judged)")

@@ -6,6 +6,7 @@ import pytest
 from assistants.services import assistant_create
 from dialogs import curation
 from finetune import services
+from finetune.models import Evaluation, EvaluationItem, Run, TrainedModel
 from finetune.plans import training_plan
 from llm.models import Provider
 
@@ -70,10 +71,26 @@ def start_run(dataset, provider, user, **options):
 
 def unsubmitted_run(dataset, provider, user):
     """A run as `run_start` makes it, before its submission task has run."""
-    from finetune.models import Run
-
     plan = training_plan(dataset=dataset, method="supervised", base_model=BASE_MODEL)
     snapshot = services.snapshot_create(dataset=dataset, plan=plan, user=user)
     return Run.objects.create(
         course=dataset.course, dataset=dataset, snapshot=snapshot, provider=provider, base_model=BASE_MODEL, suffix="t"
     )
+
+
+def trained_model(dataset, provider, user) -> TrainedModel:
+    """A run started and synced until the sandbox reports the tuned model."""
+    run = start_run(dataset, provider, user)
+    return services.run_sync(run=Run.objects.select_related("provider", "course").get(pk=run.pk)).trained_model
+
+
+def running_evaluation(trained, curator, questions: list[str]) -> Evaluation:
+    """An evaluation as evaluation_start leaves it before the worker answers (tests run tasks inline)."""
+    evaluation = Evaluation.objects.create(
+        trained_model=trained, total=len(questions), status=Evaluation.Status.RUNNING, created_by=curator
+    )
+    EvaluationItem.objects.bulk_create(
+        EvaluationItem(evaluation=evaluation, position=n, messages=[{"role": "user", "content": q}], expected="A")
+        for n, q in enumerate(questions)
+    )
+    return evaluation

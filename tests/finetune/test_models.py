@@ -7,17 +7,16 @@ import pytest
 from django.urls import reverse
 
 from assistants.notices import assistant_notices
+from finetune import evaluation as evaluations
 from finetune import services
-from finetune.models import Activation, EvaluationItem, Run
+from finetune.models import Activation, EvaluationItem
 from finetune.selectors import shutdown_warnings
-from tests.finetune.conftest import BASE_MODEL, start_run
+from tests.finetune.conftest import BASE_MODEL, running_evaluation, trained_model
 
 
 @pytest.fixture
 def trained(dataset, provider, curator):
-    run = start_run(dataset, provider, curator)
-    run = services.run_sync(run=Run.objects.select_related("provider", "course").get(pk=run.pk))
-    return run.trained_model
+    return trained_model(dataset, provider, curator)
 
 
 def test_activate_then_roll_back(client, course, curator, trained, dataset, make_sandbox_client, asgi_server):
@@ -87,3 +86,22 @@ def test_an_evaluation_answers_with_both_models_and_reviews_blind(client, course
     assert "Every answer pair is judged" in client.get(url).content.decode()
     assert set(evaluation.items.values_list("verdict", flat=True)) == {"tuned"}
     assert "Tuned model better in 100%" in client.get(trained.get_absolute_url()).content.decode()
+
+
+def test_a_waiting_review_page_reloads_once_there_is_a_pair_to_judge(client, course, curator, trained):
+    evaluation = running_evaluation(trained, curator, ["What are loops for?"])
+    url = reverse("finetune:evaluation", args=[course.slug, evaluation.pk])
+    client.force_login(curator)
+    page = client.get(url).content.decode()
+    assert "?waiting=1" in page and "appears here as soon as" in page
+
+    poll = client.get(url, {"waiting": "1"}, headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in poll
+    assert "0 of 1 examples answered" in poll.content.decode()
+
+    evaluations.evaluation_answer(evaluation_id=evaluation.pk)
+
+    assert client.get(url, {"waiting": "1"}, headers={"HX-Request": "true"})["HX-Refresh"] == "true"
+    # A page already showing a pair polls without "waiting" and is never reloaded under the curator.
+    assert "HX-Refresh" not in client.get(url, headers={"HX-Request": "true"})
+    assert 'name="item"' in client.get(url).content.decode()

@@ -8,9 +8,11 @@ import logging
 import openai
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import User
+from config.background import requeue_stalled
 from llm.clients import client_for
 
 from .models import Assistant, KnowledgeFile
@@ -40,10 +42,19 @@ def knowledge_files_reset(*, assistant: Assistant) -> None:
     assistant.save(update_fields=["vector_store_id"])
     files = list(assistant.knowledge_files.exclude(status=KnowledgeFile.Status.DELETING))
     KnowledgeFile.objects.filter(pk__in=[f.pk for f in files]).update(
-        status=KnowledgeFile.Status.PENDING, provider_file_id="", error=""
+        status=KnowledgeFile.Status.PENDING, provider_file_id="", error="", updated_at=timezone.now()
     )
     for knowledge_file in files:
         transaction.on_commit(lambda pk=knowledge_file.pk: async_task("assistants.tasks.knowledge_file_push", pk))
+
+
+def knowledge_files_recover() -> int:
+    """Queue the task again for files whose push or removal lost its task (see config.background)."""
+    waiting = KnowledgeFile.objects.filter(status__in=[KnowledgeFile.Status.PENDING, KnowledgeFile.Status.PROCESSING])
+    deleting = KnowledgeFile.objects.filter(status=KnowledgeFile.Status.DELETING)
+    return requeue_stalled(waiting, "assistants.tasks.knowledge_file_push") + requeue_stalled(
+        deleting, "assistants.tasks.knowledge_file_remove"
+    )
 
 
 def _ensure_vector_store(*, assistant_id: int, client: openai.OpenAI) -> str:

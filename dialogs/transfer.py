@@ -17,11 +17,13 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from accounts.models import User
+from config.background import requeue_stalled
 from llm.catalog import SFT
 
 from . import curation
@@ -166,7 +168,7 @@ def transfer_import_run(transfer: Transfer) -> None:
         _fail(transfer, "\n".join(str(error) for error in result.errors))
         return
     transfer.total = len(result.examples)
-    Transfer.objects.filter(pk=transfer.pk).update(total=transfer.total)
+    Transfer.objects.filter(pk=transfer.pk).update(total=transfer.total, updated_at=timezone.now())
     examples = curation.examples_build(
         dataset=transfer.dataset,
         rows=result.examples,
@@ -217,9 +219,16 @@ def transfer_run(transfer_id: int) -> None:
         raise
 
 
+def transfers_recover() -> int:
+    """Queue the task again for transfers that lost theirs (see config.background)."""
+    unfinished = Transfer.objects.filter(status__in=[Transfer.Status.QUEUED, Transfer.Status.RUNNING])
+    return requeue_stalled(unfinished, "dialogs.tasks.transfer_run")
+
+
 def _progress(transfer: Transfer, done: int, *, status: str | None = None) -> None:
-    # An UPDATE of two columns, outside any transaction: the page's polling sees it at once.
-    fields: dict = {"done": done}
+    # A small UPDATE outside any transaction: the page's polling sees it at once, and the new
+    # `updated_at` tells transfers_recover that the task is alive.
+    fields: dict = {"done": done, "updated_at": timezone.now()}
     if status:
         fields["status"] = status
     Transfer.objects.filter(pk=transfer.pk).update(**fields)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from accounts.models import User
+from config.background import requeue_stalled
 from llm.clients import client_for
 
 from .models import Evaluation, EvaluationItem, TrainedModel
@@ -72,24 +73,35 @@ def evaluation_answer(*, evaluation_id: int, http_client: httpx2.Client | None =
     evaluation = Evaluation.objects.select_related("trained_model__run", "trained_model__provider").get(
         pk=evaluation_id
     )
+    if not evaluation.is_active:
+        return evaluation  # a second delivery of a task that finished
     trained = evaluation.trained_model
     base_client = client_for(trained.run.provider, http_client=http_client)
     tuned_client = client_for(trained.provider, http_client=http_client)
-    Evaluation.objects.filter(pk=evaluation.pk).update(status=Evaluation.Status.RUNNING)
+    current = Evaluation.objects.filter(pk=evaluation.pk)
+    current.update(status=Evaluation.Status.RUNNING, updated_at=timezone.now())
     try:
         for item in evaluation.items.filter(answered=False).order_by("position"):
-            item.base_answer = _answer(base_client, model=trained.base_model, messages=item.messages)
-            item.tuned_answer = _answer(tuned_client, model=trained.name, messages=item.messages)
-            item.answered = True
-            item.save(update_fields=["base_answer", "tuned_answer", "answered"])
-            Evaluation.objects.filter(pk=evaluation.pk).update(done=F("done") + 1)
+            base_answer = _answer(base_client, model=trained.base_model, messages=item.messages)
+            tuned_answer = _answer(tuned_client, model=trained.name, messages=item.messages)
+            # Recorded once: a second task that answered the same item meanwhile changes nothing.
+            recorded = EvaluationItem.objects.filter(pk=item.pk, answered=False).update(
+                base_answer=base_answer, tuned_answer=tuned_answer, answered=True
+            )
+            current.update(done=F("done") + recorded, updated_at=timezone.now())
     except openai.OpenAIError as error:
         message = _("The provider failed while answering: %(error)s") % {"error": error}
-        Evaluation.objects.filter(pk=evaluation.pk).update(status=Evaluation.Status.FAILED, error=message)
+        current.update(status=Evaluation.Status.FAILED, error=message, updated_at=timezone.now())
     else:
-        Evaluation.objects.filter(pk=evaluation.pk).update(status=Evaluation.Status.DONE)
+        current.update(status=Evaluation.Status.DONE, updated_at=timezone.now())
     evaluation.refresh_from_db()
     return evaluation
+
+
+def evaluations_recover() -> int:
+    """Queue the task again for evaluations whose answering lost its task (see config.background)."""
+    unfinished = Evaluation.objects.filter(status__in=[Evaluation.Status.PENDING, Evaluation.Status.RUNNING])
+    return requeue_stalled(unfinished, "finetune.tasks.evaluation_answer")
 
 
 def item_judge(*, item: EvaluationItem, choice: str, user: User | None) -> EvaluationItem:

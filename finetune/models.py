@@ -111,6 +111,9 @@ class Run(models.Model):
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     synced_at = models.DateTimeField(_("last refreshed"), null=True, blank=True)
+    # The submission task's claim: a second task leaves a live claim alone (config/background.py).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("fine-tuning run")
@@ -258,6 +261,7 @@ class Evaluation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # each answer touches it: the task is alive
 
     class Meta:
         ordering = ["-created_at"]

@@ -13,6 +13,7 @@ from decimal import Decimal
 import httpx2
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
@@ -20,6 +21,7 @@ from django_q.tasks import async_task
 from accounts.models import User
 from assistants.models import Assistant
 from assistants.services import assistant_update
+from config.background import requeue_stalled, stalled_before
 from dialogs.models import Dataset
 from dialogs.stats import training_cost
 from llm.catalog import get_model
@@ -122,7 +124,7 @@ def _store(run: Run, **fields) -> None:
     """Write what was just obtained at once: a task killed after this line keeps it."""
     for name, value in fields.items():
         setattr(run, name, value)
-    Run.objects.filter(pk=run.pk).update(**fields)
+    Run.objects.filter(pk=run.pk).update(**fields, updated_at=timezone.now())
 
 
 def run_submit(
@@ -140,6 +142,14 @@ def run_submit(
     run = Run.objects.select_related("snapshot", "provider", "course").get(pk=run_id)
     if run.job_id or run.status != Run.Status.NOT_SUBMITTED:
         return run  # already submitted (a duplicate delivery), or failed and waiting for "retry"
+    # One submission at a time: two at once could both find no job and both create one. A task
+    # killed while submitting leaves its claim, which expires (config/background.py).
+    now = timezone.now()
+    claimable = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stalled_before())
+    unsubmitted = Run.objects.filter(pk=run.pk, status=Run.Status.NOT_SUBMITTED, job_id="")
+    if not unsubmitted.filter(claimable).update(claimed_at=now, updated_at=now):
+        return run
+    run.claimed_at = now
     backend = backend or backend_for(run.provider)
     step = after_step or (lambda name: None)
     snapshot = run.snapshot
@@ -167,7 +177,9 @@ def run_submit(
             )
             job = backend.create_job(spec)
             step("job_created")  # a kill here leaves the job unrecorded: the metadata finds it next time
-        _store(run, job_id=job.id, submitted_at=timezone.now())
+        # Active from here on: a task killed before the job's own status is applied leaves a run
+        # that the sync schedule (runs_sync_active) picks up, not one stuck "not submitted".
+        _store(run, job_id=job.id, submitted_at=timezone.now(), status=Run.Status.VALIDATING)
         step("job")
     except BackendError as error:
         _store(run, status=Run.Status.FAILED, error=error.message, finished_at=timezone.now())
@@ -181,9 +193,16 @@ def run_retry(*, run: Run) -> Run:
     """Try the submission again after a failure before any job existed (files already uploaded stay)."""
     if run.job_id or run.status != Run.Status.FAILED:
         raise ValueError("Only a run that failed before its job was created can be retried.")
-    _store(run, status=Run.Status.NOT_SUBMITTED, error="", finished_at=None)
+    _store(run, status=Run.Status.NOT_SUBMITTED, error="", finished_at=None, claimed_at=None)
     run_enqueue(run=run)
     return run
+
+
+def runs_recover() -> int:
+    """Queue the submission again for runs whose submission task was lost (see config.background)."""
+    unclaimed = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stalled_before())
+    unsubmitted = Run.objects.filter(unclaimed, status=Run.Status.NOT_SUBMITTED, job_id="")
+    return requeue_stalled(unsubmitted, "finetune.tasks.run_submit")
 
 
 def run_rerun(*, run: Run, user: User | None) -> Run:

@@ -20,3 +20,8 @@ def runs_sync_active() -> int:
 
 def evaluation_answer(evaluation_id: int) -> None:
     evaluation.evaluation_answer(evaluation_id=evaluation_id)
+
+
+def work_recover() -> int:
+    """Scheduled every minute (migration 0005): submissions and evaluations whose task was lost run again."""
+    return services.runs_recover() + evaluation.evaluations_recover()

@@ -150,6 +150,8 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# Unfinished work untouched this long has lost its task and is queued again (config/background.py).
+TASK_STALLED_SECONDS = Q_CLUSTER["retry"] + 60
 
 # Accounts: email login through django-allauth.
 AUTH_USER_MODEL = "accounts.User"

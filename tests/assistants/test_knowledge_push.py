@@ -1,7 +1,11 @@
 """Knowledge files pushed to the provider (the sandbox over HTTP) by the background task."""
 
+import datetime
+
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from assistants import knowledge
 from assistants.models import KnowledgeFile
@@ -46,6 +50,26 @@ def test_it_runs_again_without_duplicating_anything(served):
     assert len(sandbox.files.list(purpose="assistants").data) == 1
     assert len(sandbox.vector_stores.list().data) == 1
     assert len(sandbox.vector_stores.files.list(vector_store_id=assistant.vector_store_id).data) == 1
+
+
+def test_files_whose_task_was_lost_are_pushed_or_removed_by_the_sweep(served):
+    """The Redis broker loses a task whose worker dies; a process can also die between its commit
+    and queueing the task. The sweep (every minute) queues it again (tests run tasks inline)."""
+    assistant, sandbox = served
+    lost_push, fresh, lost_removal = _add(assistant, "a.md"), _add(assistant, "b.md"), _add(assistant, "c.md")
+    knowledge.knowledge_file_push(knowledge_file_id=lost_removal.pk)
+    KnowledgeFile.objects.filter(pk=lost_removal.pk).update(status="deleting")
+    stalled = timezone.now() - datetime.timedelta(seconds=settings.TASK_STALLED_SECONDS + 1)
+    KnowledgeFile.objects.filter(pk__in=[lost_push.pk, lost_removal.pk]).update(updated_at=stalled)
+
+    assert knowledge.knowledge_files_recover() == 2
+
+    lost_push.refresh_from_db()
+    assert lost_push.status == "ready"
+    assert KnowledgeFile.objects.get(pk=fresh.pk).status == "pending"  # its own task may still come
+    assert not KnowledgeFile.objects.filter(pk=lost_removal.pk).exists()
+    assert [f.filename for f in sandbox.files.list(purpose="assistants").data] == ["a.md"]
+    assert knowledge.knowledge_files_recover() == 0
 
 
 def test_it_marks_a_file_failed_with_the_providers_reason(served):

@@ -1,12 +1,15 @@
 # ruff: noqa: F811 -- the fixtures imported from dataset_fixtures are parameters of the tests
+import datetime
 import json
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from courses.models import Membership
 from dialogs import curation, transfer
@@ -275,6 +278,45 @@ def test_a_large_import_runs_in_the_background_with_progress(
     assert polled.headers["HX-Refresh"] == "true"  # the page reloads to show the new examples
     transfer.transfer_run(upload.pk)  # delivered twice: nothing happens twice
     assert dataset.examples.count() == 12
+
+
+class Killed(BaseException):
+    """The worker died here: nothing after this point runs, not even exception handlers."""
+
+
+@override_settings(DATASET_BACKGROUND_EXAMPLES=5)
+def test_an_import_whose_worker_is_killed_midway_is_done_whole_by_the_next_delivery(curator, dataset, monkeypatch):
+    monkeypatch.setattr(curation, "PROGRESS_EVERY", 2)
+    upload = transfer.transfer_upload(
+        dataset=dataset, upload=SimpleUploadedFile("mine.jsonl", _jsonl(demo_rows(8))), user=curator
+    )
+    transfer.transfer_import_confirm(transfer=upload)  # queued for the worker
+    progress = transfer._progress
+
+    def killed_at_four(job, done, **fields):
+        progress(job, done, **fields)
+        if done >= 4:
+            raise Killed
+
+    monkeypatch.setattr(transfer, "_progress", killed_at_four)
+    with pytest.raises(Killed):
+        transfer.transfer_run(upload.pk)
+    upload.refresh_from_db()
+    assert (upload.status, upload.done, dataset.examples.count()) == ("running", 4, 0)
+
+    monkeypatch.setattr(transfer, "_progress", progress)
+    assert transfer.transfers_recover() == 0  # its last sign of life is recent
+    stalled = timezone.now() - datetime.timedelta(seconds=settings.TASK_STALLED_SECONDS + 1)
+    Transfer.objects.filter(pk=upload.pk).update(updated_at=stalled)  # time passes
+    # The sweep queues the task again (tests run tasks inline), as the ORM broker would deliver
+    # it again by itself, and as the Redis broker, which loses it, would not.
+    assert transfer.transfers_recover() == 1
+
+    upload.refresh_from_db()
+    assert (upload.status, upload.done, upload.total, upload.error) == ("done", 8, 8, "")
+    assert dataset.examples.count() == 8
+    transfer.transfer_run(upload.pk)  # a late duplicate delivery changes nothing
+    assert dataset.examples.count() == 8
 
 
 # Access ----------------------------------------------------------------------------------------

@@ -4,12 +4,14 @@ import datetime
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from assistants.notices import assistant_notices
 from finetune import evaluation as evaluations
-from finetune import services
-from finetune.models import Activation, EvaluationItem
+from finetune import services, tasks
+from finetune.models import Activation, Evaluation, EvaluationItem
 from finetune.selectors import shutdown_warnings
 from tests.finetune.conftest import BASE_MODEL, running_evaluation, trained_model
 
@@ -105,3 +107,19 @@ def test_a_waiting_review_page_reloads_once_there_is_a_pair_to_judge(client, cou
     # A page already showing a pair polls without "waiting" and is never reloaded under the curator.
     assert "HX-Refresh" not in client.get(url, headers={"HX-Request": "true"})
     assert 'name="item"' in client.get(url).content.decode()
+
+
+def test_an_evaluation_whose_task_was_lost_is_answered_by_the_sweep_once(course, curator, trained):
+    evaluation = running_evaluation(trained, curator, ["What are loops for?", "What is a list?"])
+    assert tasks.work_recover() == 0  # just started: its own task may still come
+    stalled = timezone.now() - datetime.timedelta(seconds=settings.TASK_STALLED_SECONDS + 1)
+    Evaluation.objects.filter(pk=evaluation.pk).update(updated_at=stalled)
+
+    assert tasks.work_recover() == 1  # queued again (tests run tasks inline)
+
+    evaluation.refresh_from_db()
+    assert (evaluation.status, evaluation.done, evaluation.total) == ("done", 2, 2)
+    evaluations.evaluation_answer(evaluation_id=evaluation.pk)  # a late duplicate delivery
+    evaluation.refresh_from_db()
+    assert (evaluation.status, evaluation.done) == ("done", 2)
+    assert all(item.base_answer and item.tuned_answer for item in evaluation.items.all())

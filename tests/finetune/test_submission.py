@@ -1,7 +1,11 @@
 """The submission task: one provider job per run whatever happens, provider failures in plain words."""
 
+import datetime
+
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from finetune import services
 from finetune.backends import RUN_METADATA_KEY
@@ -35,13 +39,21 @@ def test_a_submission_killed_at_any_step_and_run_again_makes_one_job(unsubmitted
 
     with pytest.raises(Killed):
         services.run_submit(run_id=unsubmitted.pk, after_step=die)
-    services.run_submit(run_id=unsubmitted.pk)
+    services.run_submit(run_id=unsubmitted.pk)  # while the dead task's claim holds, nothing happens
+    assert services.runs_recover() == 0  # nor is it queued again yet
+
+    stalled = timezone.now() - datetime.timedelta(seconds=settings.TASK_STALLED_SECONDS + 1)
+    Run.objects.filter(pk=unsubmitted.pk).update(claimed_at=stalled, updated_at=stalled)  # time passes
+    # The schedules: the sweep queues the submission again where no job is recorded yet (tests
+    # run tasks inline), and the sync picks up a run whose job is recorded.
+    assert services.runs_recover() == (0 if step == "job" else 1)
+    services.runs_sync_active()
     services.run_submit(run_id=unsubmitted.pk)  # a duplicate delivery changes nothing
 
     run = Run.objects.get(pk=unsubmitted.pk)
     jobs = _jobs_of(sandbox, run)
     assert len(jobs) == 1
-    assert run.job_id == jobs[0].id and run.status != Run.Status.FAILED
+    assert run.job_id == jobs[0].id and run.status not in (Run.Status.NOT_SUBMITTED, Run.Status.FAILED)
     assert len(sandbox.fine_tuning.jobs.list().data) == 1
 
 

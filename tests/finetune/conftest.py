@@ -5,6 +5,7 @@ import pytest
 
 from assistants.services import assistant_create
 from dialogs import curation
+from dialogs.models import Example
 from finetune import services
 from finetune.models import Evaluation, EvaluationItem, Run, TrainedModel
 from finetune.plans import training_plan
@@ -79,7 +80,11 @@ def unsubmitted_run(dataset, provider, user):
 
 
 def trained_model(dataset, provider, user) -> TrainedModel:
-    """A run started and synced until the sandbox reports the tuned model."""
+    """A run started and synced until the sandbox reports the tuned model. Fifteen examples are
+    set aside for validation by hand: the automatic split draws by primary key, and a draw of
+    fewer than 10 would leave the snapshot without validation examples to evaluate."""
+    chosen = dataset.examples.order_by("pk").values_list("pk", flat=True)[:15]
+    dataset.examples.filter(pk__in=list(chosen)).update(split=Example.Split.VALIDATION)
     run = start_run(dataset, provider, user)
     return services.run_sync(run=Run.objects.select_related("provider", "course").get(pk=run.pk)).trained_model
 

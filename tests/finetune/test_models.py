@@ -72,9 +72,8 @@ def test_an_evaluation_answers_with_both_models_and_reviews_blind(client, course
     response = client.post(reverse("finetune:evaluation_new", args=[course.slug, trained.pk]))
     evaluation = trained.evaluations.get()
     assert response["Location"] == reverse("finetune:evaluation", args=[course.slug, evaluation.pk])
-    assert (
-        evaluation.status == "done" and evaluation.done == evaluation.total == trained.run.snapshot.validation_examples
-    )
+    assert (evaluation.status, evaluation.error) == ("done", "")
+    assert evaluation.done == evaluation.total == trained.run.snapshot.validation_examples
     items = list(evaluation.items.all())
     assert all(item.base_answer and item.tuned_answer and item.base_answer != item.tuned_answer for item in items)
     assert {item.tuned_first for item in items} == {True, False}  # the order is drawn per item

@@ -1,5 +1,6 @@
 """Shared fixtures: one course (plus another one), one user per role."""
 
+import datetime
 import os
 
 import pytest
@@ -7,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 
 from accounts.models import Role, User
+from config.background import stalled_before
 from courses.models import Course, Membership
 
 pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.servers"]
@@ -20,6 +22,11 @@ PASSWORD = "correct-horse-battery-staple"
 
 def make_user(email: str, **fields) -> User:
     return User.objects.create_user(email=email, password=PASSWORD, **fields)
+
+
+def stalled() -> datetime.datetime:
+    """A moment longer ago than any task runs: work last touched then has lost its task."""
+    return stalled_before() - datetime.timedelta(seconds=1)
 
 
 def add_member(user: User, course: Course, role: str) -> Membership:

@@ -1,15 +1,12 @@
 """Knowledge files pushed to the provider (the sandbox over HTTP) by the background task."""
 
-import datetime
-
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from assistants import knowledge
 from assistants.models import KnowledgeFile
 from assistants.services import assistant_update
+from tests.conftest import stalled
 
 
 @pytest.fixture
@@ -59,8 +56,7 @@ def test_files_whose_task_was_lost_are_pushed_or_removed_by_the_sweep(served):
     lost_push, fresh, lost_removal = _add(assistant, "a.md"), _add(assistant, "b.md"), _add(assistant, "c.md")
     knowledge.knowledge_file_push(knowledge_file_id=lost_removal.pk)
     KnowledgeFile.objects.filter(pk=lost_removal.pk).update(status="deleting")
-    stalled = timezone.now() - datetime.timedelta(seconds=settings.TASK_STALLED_SECONDS + 1)
-    KnowledgeFile.objects.filter(pk__in=[lost_push.pk, lost_removal.pk]).update(updated_at=stalled)
+    KnowledgeFile.objects.filter(pk__in=[lost_push.pk, lost_removal.pk]).update(updated_at=stalled())
 
     assert knowledge.knowledge_files_recover() == 2
 

@@ -1,15 +1,12 @@
 # ruff: noqa: F811 -- the fixtures imported from dataset_fixtures are parameters of the tests
-import datetime
 import json
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from courses.models import Membership
 from dialogs import curation, transfer
@@ -17,7 +14,7 @@ from dialogs.models import Dataset, Example, Transfer
 from dialogs.validation import validate_dataset
 from llm.catalog import get_model
 from llm.tokens import count_messages
-from tests.conftest import add_member, make_user
+from tests.conftest import add_member, make_user, stalled
 from tests.curation.dataset_fixtures import INSTRUCTIONS, assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
 
 pytestmark = pytest.mark.django_db
@@ -306,8 +303,7 @@ def test_an_import_whose_worker_is_killed_midway_is_done_whole_by_the_next_deliv
 
     monkeypatch.setattr(transfer, "_progress", progress)
     assert transfer.transfers_recover() == 0  # its last sign of life is recent
-    stalled = timezone.now() - datetime.timedelta(seconds=settings.TASK_STALLED_SECONDS + 1)
-    Transfer.objects.filter(pk=upload.pk).update(updated_at=stalled)  # time passes
+    Transfer.objects.filter(pk=upload.pk).update(updated_at=stalled())  # time passes
     # The sweep queues the task again (tests run tasks inline), as the ORM broker would deliver
     # it again by itself, and as the Redis broker, which loses it, would not.
     assert transfer.transfers_recover() == 1

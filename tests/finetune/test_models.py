@@ -4,15 +4,14 @@ import datetime
 import re
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
 from assistants.notices import assistant_notices
 from finetune import evaluation as evaluations
 from finetune import services, tasks
 from finetune.models import Activation, Evaluation, EvaluationItem
 from finetune.selectors import shutdown_warnings
+from tests.conftest import stalled
 from tests.finetune.conftest import BASE_MODEL, running_evaluation, trained_model
 
 
@@ -111,8 +110,7 @@ def test_a_waiting_review_page_reloads_once_there_is_a_pair_to_judge(client, cou
 def test_an_evaluation_whose_task_was_lost_is_answered_by_the_sweep_once(course, curator, trained):
     evaluation = running_evaluation(trained, curator, ["What are loops for?", "What is a list?"])
     assert tasks.work_recover() == 0  # just started: its own task may still come
-    stalled = timezone.now() - datetime.timedelta(seconds=settings.TASK_STALLED_SECONDS + 1)
-    Evaluation.objects.filter(pk=evaluation.pk).update(updated_at=stalled)
+    Evaluation.objects.filter(pk=evaluation.pk).update(updated_at=stalled())
 
     assert tasks.work_recover() == 1  # queued again (tests run tasks inline)
 

@@ -1,15 +1,12 @@
 """The submission task: one provider job per run whatever happens, provider failures in plain words."""
 
-import datetime
-
 import pytest
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.utils import timezone
 
 from finetune import services
 from finetune.backends import RUN_METADATA_KEY
 from finetune.models import Run, Snapshot
+from tests.conftest import stalled
 from tests.finetune.conftest import BASE_MODEL, start_run, unsubmitted_run
 
 
@@ -42,8 +39,7 @@ def test_a_submission_killed_at_any_step_and_run_again_makes_one_job(unsubmitted
     services.run_submit(run_id=unsubmitted.pk)  # while the dead task's claim holds, nothing happens
     assert services.runs_recover() == 0  # nor is it queued again yet
 
-    stalled = timezone.now() - datetime.timedelta(seconds=settings.TASK_STALLED_SECONDS + 1)
-    Run.objects.filter(pk=unsubmitted.pk).update(claimed_at=stalled, updated_at=stalled)  # time passes
+    Run.objects.filter(pk=unsubmitted.pk).update(claimed_at=stalled(), updated_at=stalled())  # time passes
     # The schedules: the sweep queues the submission again where no job is recorded yet (tests
     # run tasks inline), and the sync picks up a run whose job is recorded.
     assert services.runs_recover() == (0 if step == "job" else 1)

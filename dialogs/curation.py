@@ -514,6 +514,17 @@ def set_split(split: str) -> Change:
     return Change(_("Split set to %(split)s") % {"split": Example.Split(split).label}, apply)
 
 
+def move_to(dataset: Dataset) -> Change:
+    """Into another dataset of the same course; its revisions go with it."""
+
+    def apply(example: Example) -> None:
+        if dataset.course_id != example.dataset.course_id or dataset.pk == example.dataset_id:
+            raise ValueError(dataset)
+        example.dataset = dataset
+
+    return Change(_("Moved to the dataset %(name)s") % {"name": dataset.name}, apply)
+
+
 def redact(index: int | None = None) -> Change:
     """Replace emails, phone numbers and card numbers in one message (or all of them)."""
 

@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from courses.access import CourseAccess
 
 from . import curation, revisions
 from .access import get_example_for_curator
-from .models import Example
+from .models import Dataset, Example
 from .validation import Issue
 
 CONTENT_MAX_CHARS = 100_000
@@ -74,6 +74,19 @@ class SplitForm(VersionForm):
 
 class RedactForm(VersionForm):
     index = forms.IntegerField(min_value=0, required=False)
+
+
+class MoveForm(VersionForm):
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.none())
+
+    def __init__(self, data, *, example: Example):
+        super().__init__(data)
+        self.fields["dataset"].queryset = _other_datasets(example)
+
+
+def _other_datasets(example: Example):
+    """Where the example may move: the other datasets of its course."""
+    return Dataset.objects.filter(course_id=example.dataset.course_id).exclude(pk=example.dataset_id).order_by("name")
 
 
 # What the page shows.
@@ -147,6 +160,7 @@ def _editor_context(access: CourseAccess, example: Example, **extra: Any) -> dic
         "token_limit": curation.token_limit(dataset),
         "roles": curation.EDITABLE_ROLES,
         "splits": Example.Split.choices,
+        "other_datasets": list(_other_datasets(example)),
         "revisions": example.revisions.select_related("author")[:50],
         "editing": None,
         **extra,
@@ -399,6 +413,22 @@ def example_status(request: HttpRequest, access: CourseAccess, example: Example)
             request, access, example, form, lambda data: curation.set_status(data["status"]), done=back_to_dataset
         )
     return _change(request, access, example, form, lambda data: curation.set_status(data["status"]))
+
+
+@_example_view("POST")
+def example_move(request: HttpRequest, access: CourseAccess, example: Example) -> HttpResponse:
+    """Into another dataset of the course: 🎓 from the chat puts an example in its assistant's."""
+    form = MoveForm(request.POST, example=example)
+    if "dataset" in form.errors:
+        raise Http404  # not a dataset of this course
+
+    def to_its_editor(moved: Example) -> HttpResponse:
+        text = _("Example %(number)s moved to %(dataset)s.") % {"number": moved.pk, "dataset": moved.dataset.name}
+        messages.success(request, text)
+        url = _editor_url(access, moved)
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+    return _change(request, access, example, form, lambda data: curation.move_to(data["dataset"]), done=to_its_editor)
 
 
 def _gone(request: HttpRequest, access: CourseAccess, example: Example, text: str) -> HttpResponse:

@@ -34,6 +34,7 @@ def _example_patterns() -> list:
         path("system/", editor.example_system, name="example_system"),
         path("redact/", editor.example_redact, name="example_redact"),
         path("split/", editor.example_split, name="example_split"),
+        path("move/", editor.example_move, name="example_move"),
         path("status/", editor.example_status, name="example_status"),
         path("discard/", editor.example_discard, name="example_discard"),
         path("delete/", editor.example_delete, name="example_delete"),

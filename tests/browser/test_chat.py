@@ -148,3 +148,29 @@ def test_it_stops_an_answer_and_keeps_what_was_written(asgi_page, course, learne
     assert "as long as its condition is true. Use break to leave it early." not in stopped.content
     expect(page.locator("article.msg-assistant")).to_contain_text("Stopped.")
     expect(page.get_by_role("button", name="Try again")).to_be_visible()
+
+
+def test_a_curator_graduates_an_answer_from_the_chat_and_moves_it_to_another_dataset(asgi_page, course, curator, tutor):
+    from dialogs import curation
+    from dialogs.models import Example
+
+    curation.dataset_for_assistant(assistant=tutor, user=curator)  # "Tutor examples", where 🎓 puts examples
+    curation.dataset_create(course=course, name="Hard questions", user=curator)
+    page = asgi_page
+    log_in(page, curator.email)
+    page.goto(f"/c/{course.slug}/chat/")
+    _ask(page, "How does a while loop work?")
+    answer = page.locator("article.msg-assistant").last
+    expect(answer).to_contain_text("as long as its condition is true")
+
+    answer.get_by_role("button", name="Add to dataset up to this answer").click()  # 🎓
+
+    expect(page.locator(".crumbs")).to_contain_text("Tutor examples")  # the assistant's dataset
+    expect(page.locator("#example-messages")).to_contain_text("as long as its condition is true")
+    page.get_by_label("Move to the dataset").select_option(label="Hard questions")
+    page.get_by_role("button", name="Move", exact=True).click()
+
+    expect(page.locator(".messages")).to_contain_text("moved to Hard questions")
+    expect(page.locator(".crumbs")).to_contain_text("Hard questions")
+    expect(page.locator("#example-messages")).to_contain_text("How does a while loop work?")
+    assert Example.objects.get().dataset.name == "Hard questions"

@@ -231,6 +231,7 @@ def _editor_urls(example: Example) -> list[str]:
         url(example, "example_system"),
         url(example, "example_redact"),
         url(example, "example_split"),
+        url(example, "example_move"),
         url(example, "example_status"),
         url(example, "example_discard"),
         url(example, "example_delete"),
@@ -241,7 +242,10 @@ def _editor_urls(example: Example) -> list[str]:
 @pytest.mark.parametrize("who", ["learner", "other_curator", "stranger"])
 def test_others_get_404_on_every_editor_url(client, request, example, who):
     client.force_login(request.getfixturevalue(who))
+    # (a dataset of the example's course to move it to, which the others must not reach either)
+    dataset = curation.dataset_create(course=example.dataset.course, name="Elsewhere", user=None).pk
     data = {"version": 1, "content": "hacked", "role": "user", "position": 0, "status": "ready", "split": "train"}
+    data["dataset"] = dataset
     for address in _editor_urls(example):
         assert client.get(address).status_code == 404, address
         assert client.post(address, data).status_code == 404, address
@@ -324,3 +328,36 @@ def test_the_editor_reads_the_same_number_of_queries_whatever_the_size(client, c
     with CaptureQueriesContext(connection) as large:
         assert client.get(url(example)).status_code == 200
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+# Moving to another dataset -------------------------------------------------------------------
+
+
+def test_it_moves_an_example_to_another_dataset_of_the_course(client, curator, course, example):
+    other = curation.dataset_create(course=course, name="Hard questions", user=curator)
+    client.force_login(curator)
+    assert "Hard questions" in client.get(url(example)).content.decode()  # offered in the editor
+
+    response = client.post(url(example, "example_move"), {"version": 1, "dataset": other.pk}, **HTMX)
+
+    moved = fresh(example)
+    assert (moved.dataset_id, moved.version) == (other.pk, 2)
+    assert response["HX-Redirect"] == url(moved)
+    assert moved.revisions.order_by("-version").first().summary == "Moved to the dataset Hard questions"
+    editor = client.get(url(moved)).content.decode()
+    assert f"Example {moved.pk} moved to Hard questions." in editor
+    assert client.get(url(example)).status_code == 404  # no longer under its old dataset
+
+
+def test_it_moves_nowhere_outside_the_course_nor_over_a_newer_version(
+    client, curator, second_curator, course, other_course, example
+):
+    theirs = curation.dataset_create(course=other_course, name="Theirs", user=None)
+    mine = curation.dataset_create(course=course, name="Mine", user=curator)
+    client.force_login(curator)
+
+    assert client.post(url(example, "example_move"), {"version": 1, "dataset": theirs.pk}, **HTMX).status_code == 404
+    assert client.post(url(example, "example_move"), {"version": 1, "dataset": 999_999}, **HTMX).status_code == 404
+    curation.example_change(example=example, version=1, user=second_curator, change=curation.set_status("ready"))
+    assert client.post(url(example, "example_move"), {"version": 1, "dataset": mine.pk}, **HTMX).status_code == 409
+    assert fresh(example).dataset_id == example.dataset_id

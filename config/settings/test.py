@@ -31,7 +31,7 @@ WHITENOISE_USE_FINDERS = True  # static files straight from the apps, no collect
 # Tasks run inline, except in a real worker that a test starts with GRADCAP_TEST_WORKER_REDIS:
 # that one takes its tasks from that Redis server, as production does (Q_CLUSTER is read at
 # import time).
-if WORKER_REDIS := os.environ.get("GRADCAP_TEST_WORKER_REDIS"):
-    Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "orm"}, "redis": WORKER_REDIS, "workers": 1}
+if worker_redis := os.environ.get("GRADCAP_TEST_WORKER_REDIS"):
+    Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "orm"}, "redis": worker_redis, "workers": 1}
 else:
     Q_CLUSTER = {**Q_CLUSTER, "sync": True}

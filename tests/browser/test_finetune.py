@@ -106,7 +106,7 @@ def test_blind_review_of_a_tuned_model(asgi_page, course, curator, curated):
     expect(page.locator("#evaluation-progress")).to_contain_text("0 of 1 examples answered")
     expect(page.locator("#review")).to_have_count(0)
     evaluations.evaluation_answer(evaluation_id=waiting.pk)  # what the worker does
-    expect(page.locator("#review [data-answer]")).to_have_count(2)
+    expect(page.locator("#review [data-answer]")).to_have_count(2, timeout=15_000)  # polled every 2 s
 
     # From the model page: answer every validation example (tests run tasks inline), judge them all.
     page.goto(trained.get_absolute_url())

@@ -145,9 +145,7 @@ def run_submit(
     # One submission at a time: two at once could both find no job and both create one. A task
     # killed while submitting leaves its claim, which expires (config/background.py).
     now = timezone.now()
-    claimable = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stalled_before())
-    unsubmitted = Run.objects.filter(pk=run.pk, status=Run.Status.NOT_SUBMITTED, job_id="")
-    if not unsubmitted.filter(claimable).update(claimed_at=now, updated_at=now):
+    if not _unclaimed_submissions().filter(pk=run.pk).update(claimed_at=now, updated_at=now):
         return run
     run.claimed_at = now
     backend = backend or backend_for(run.provider)
@@ -198,11 +196,15 @@ def run_retry(*, run: Run) -> Run:
     return run
 
 
+def _unclaimed_submissions():
+    """Runs still waiting for their job that no live task is submitting (no claim, or a dead task's)."""
+    unclaimed = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stalled_before())
+    return Run.objects.filter(unclaimed, status=Run.Status.NOT_SUBMITTED, job_id="")
+
+
 def runs_recover() -> int:
     """Queue the submission again for runs whose submission task was lost (see config.background)."""
-    unclaimed = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stalled_before())
-    unsubmitted = Run.objects.filter(unclaimed, status=Run.Status.NOT_SUBMITTED, job_id="")
-    return requeue_stalled(unsubmitted, "finetune.tasks.run_submit")
+    return requeue_stalled(_unclaimed_submissions(), "finetune.tasks.run_submit")
 
 
 def run_rerun(*, run: Run, user: User | None) -> Run:

@@ -7,6 +7,7 @@ turn them into the lines of a training file.
 """
 
 import copy
+import datetime
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -152,11 +153,16 @@ def has_pairs(example: Example) -> bool:
     return any(True for _pair in dpo_rows(example, ""))
 
 
-def dataset_examples(dataset: Dataset, *, split: str | None = None, ready_only: bool = True) -> Iterator[Example]:
-    """The dataset's examples in a stable order, read in chunks (memory stays flat)."""
+def dataset_examples(
+    dataset: Dataset, *, split: str | None = None, ready_only: bool = True, since: datetime.datetime | None = None
+) -> Iterator[Example]:
+    """The dataset's examples in a stable order, read in chunks (memory stays flat); with `since`,
+    only those created or changed after that moment."""
     examples: QuerySet[Example] = dataset.examples.order_by("pk")
     if ready_only:
         examples = examples.filter(status=Example.Status.READY)
+    if since is not None:
+        examples = examples.filter(updated_at__gt=since)
     fields = ("pk", "dataset_id", "messages", "system", "system_overridden", "tools", "split", "status")
     for example in examples.only(*fields).iterator(chunk_size=1000):
         if split is None or split_of(example, dataset.validation_percent) == split:
@@ -169,13 +175,15 @@ def dataset_rows(
     kind: str = "sft",
     split: str | None = None,
     ready_only: bool = True,
+    since: datetime.datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[dict]:
     """Training lines (dicts) of the dataset: chat examples (`sft`) or preference pairs (`dpo`).
 
     `progress(n)` is told every `PROGRESS_EVERY` examples how many have been read (background exports).
     """
-    for number, (example, system) in enumerate(_examples_with_system(dataset, split, ready_only), start=1):
+    examples = _examples_with_system(dataset, split, ready_only, since)
+    for number, (example, system) in enumerate(examples, start=1):
         if kind == "dpo":
             yield from dpo_rows(example, system)
         else:
@@ -184,9 +192,11 @@ def dataset_rows(
             progress(number)
 
 
-def _examples_with_system(dataset: Dataset, split: str | None, ready_only: bool) -> Iterator[tuple[Example, str]]:
+def _examples_with_system(
+    dataset: Dataset, split: str | None, ready_only: bool, since: datetime.datetime | None = None
+) -> Iterator[tuple[Example, str]]:
     system = dataset.system_prompt()
-    for example in dataset_examples(dataset, split=split, ready_only=ready_only):
+    for example in dataset_examples(dataset, split=split, ready_only=ready_only, since=since):
         yield example, (example.system if example.system_overridden else system)
 
 

@@ -5,12 +5,10 @@ import copy
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.handlers.asgi import ASGIRequest
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -21,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from config.streaming import stream_for
 from courses.access import CourseAccess
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model
 
@@ -360,18 +359,7 @@ def _chunks(lines: Iterator[bytes], size: int = 200) -> Iterator[bytes]:
 
 
 def _streamed(request: HttpRequest, lines: Iterator[bytes]) -> Iterator[bytes] | AsyncIterator[bytes]:
-    """Under ASGI Django would read a plain iterator to the end before sending it (all in
-    memory): there, hand it an async iterator that pulls one chunk at a time from the database."""
-    chunks = _chunks(lines)
-    if not isinstance(request, ASGIRequest):
-        return chunks
-
-    async def pull() -> AsyncIterator[bytes]:
-        take = sync_to_async(lambda: next(chunks, None))  # thread-sensitive: the same DB connection throughout
-        while (chunk := await take()) is not None:
-            yield chunk
-
-    return pull()
+    return stream_for(request, _chunks(lines))
 
 
 # Import and transfers ------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Views and services speak only to `TrainingBackend`; `backend_for(provider)` picks the
 implementation. The OpenAI-compatible backend (OpenAI, Azure OpenAI's v1 endpoint, the sandbox,
-any server with `/v1/fine_tuning/jobs`) uses the real `openai` SDK through `llm.clients`. A
-self-hosted LoRA backend plugs in by implementing the same methods.
+any server with `/v1/fine_tuning/jobs`) uses the real `openai` SDK through `llm.clients`; the
+self-hosted backend (`finetune/selfhosted.py`) trains LoRA adapters on gradcap's own training hosts.
 
 Everything returned is a plain dataclass, so nothing outside this module sees SDK types.
 """
@@ -313,5 +313,10 @@ def backend_for(
     timeout: float | None = None,
     max_retries: int | None = None,
 ) -> TrainingBackend:
-    """The training backend of a provider. Every kind gradcap knows speaks OpenAI's fine-tuning API."""
+    """The training backend of a provider: gradcap's own training hosts for a self-hosted provider,
+    OpenAI's fine-tuning API for every other kind."""
+    if provider.is_self_hosted:
+        from .selfhosted import SelfHostedBackend  # it builds on this module
+
+        return SelfHostedBackend(provider)
     return OpenAICompatibleBackend(provider, http_client=http_client, timeout=timeout, max_retries=max_retries)

@@ -2,7 +2,9 @@
 validation report, token totals and the estimated cost. The start page shows it; `snapshot_create`
 freezes exactly it."""
 
-from dataclasses import dataclass
+import datetime
+import math
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dialogs.curation import dataset_rows
@@ -11,6 +13,9 @@ from dialogs.models import Dataset
 from dialogs.stats import billable_tokens, training_cost
 from dialogs.validation import ERROR, MIN_EXAMPLES, DatasetReport, Issue, validate_dataset
 from llm.catalog import DPO, SFT, ModelInfo, default_epochs, get_model
+from llm.models import Provider
+from training.hyperparameters import resolve
+from training.services import base_model_for, measured_speed
 
 
 @dataclass(frozen=True)
@@ -21,17 +26,24 @@ class Plan:
     training_report: DatasetReport
     validation_report: DatasetReport
     folded: int = 0  # validation examples trained on, because there were too few to validate with
+    # Providers reject files of fewer than 10 examples; gradcap's own trainer takes any number.
+    min_examples: int = MIN_EXAMPLES
 
     @property
     def uses_validation(self) -> bool:
         """Providers reject a validation file of fewer than 10 examples (as a training file): with
         fewer, they are trained on instead and the page says so."""
-        return len(self.validation_rows) >= MIN_EXAMPLES
+        return len(self.validation_rows) >= self.min_examples
 
     @property
     def errors(self) -> list[Issue]:
         """What stops training: the training file's errors and the validation examples' own."""
-        errors = [issue for issue in self.training_report.all_issues() if issue.severity == ERROR]
+        enough = len(self.training_rows) >= self.min_examples
+        errors = [
+            issue
+            for issue in self.training_report.all_issues()
+            if issue.severity == ERROR and not (enough and issue.code == "too_few_examples")
+        ]
         if self.uses_validation:
             for report in self.validation_report.examples:
                 errors.extend(report.errors)
@@ -81,13 +93,22 @@ def dataset_has_pairs(dataset: Dataset) -> bool:
     return next(iter(dataset_rows(dataset, kind="dpo")), None) is not None
 
 
-def training_plan(*, dataset: Dataset, method: str = SFT, base_model: str = "") -> Plan:
-    """The ready examples of `dataset` as training and validation lines, checked for `base_model`."""
+def training_plan(
+    *,
+    dataset: Dataset,
+    method: str = SFT,
+    base_model: str = "",
+    since: datetime.datetime | None = None,
+    min_examples: int = MIN_EXAMPLES,
+) -> Plan:
+    """The ready examples of `dataset` as training and validation lines, checked for `base_model`;
+    with `since`, only the examples curated after that moment (continued training). `min_examples`:
+    the fewest examples a file may have (1 for self-hosted training)."""
     model = get_model(base_model) if base_model else None
-    training = list(dataset_rows(dataset, kind=_kind(method), split="train"))
-    validation = list(dataset_rows(dataset, kind=_kind(method), split="validation"))
+    training = list(dataset_rows(dataset, kind=_kind(method), split="train", since=since))
+    validation = list(dataset_rows(dataset, kind=_kind(method), split="validation", since=since))
     folded = 0
-    if len(validation) < MIN_EXAMPLES:
+    if len(validation) < min_examples:
         # Too few to make a validation file: better trained on than left out.
         training, validation, folded = training + validation, [], len(validation)
     return Plan(
@@ -95,6 +116,56 @@ def training_plan(*, dataset: Dataset, method: str = SFT, base_model: str = "") 
         training_rows=training,
         validation_rows=validation,
         folded=folded,
+        min_examples=min_examples,
         training_report=validate_dataset(enumerate(training, start=1), base_model=model),
         validation_report=validate_dataset(enumerate(validation, start=1), base_model=model),
+    )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What the start page says a run would take: money at a provider, time and tokens on our hosts."""
+
+    epochs: int
+    billable_tokens: int = 0
+    cost: Decimal | None = None
+    model: ModelInfo | None = None
+    defaults: dict = field(default_factory=dict)  # the automatic hyperparameters (self-hosted)
+    steps: int = 0
+    tokens: int = 0  # tokens trained, all epochs
+    seconds: float | None = None  # at the speed last measured for this base model
+    tokens_per_second: float | None = None
+
+
+def run_estimate(*, plan: Plan, provider: Provider, base_model: str, requested: dict) -> Estimate:
+    """The estimate for training `plan` on `provider`'s `base_model` with the `requested` hyperparameters."""
+    if not provider.is_self_hosted:
+        model = get_model(base_model)
+        epochs = requested.get("n_epochs")
+        return Estimate(
+            epochs=plan.epochs(epochs),
+            billable_tokens=plan.billable_tokens(model, epochs),
+            cost=plan.cost(model, epochs),
+            model=model,
+        )
+    model, earlier = base_model_for(provider, base_model)
+    defaults = resolve(
+        {},
+        examples=len(plan.training_rows),
+        context_length=model.context_length if model else None,
+        method=plan.method,
+        adapter=earlier.hyperparameters if earlier else None,
+    )
+    values = {**defaults, **{name: value for name, value in requested.items() if value is not None}}
+    epochs = int(values["n_epochs"])
+    steps = math.ceil(len(plan.training_rows) / int(values["batch_size"])) * epochs
+    tokens = plan.training_tokens * epochs
+    speed = measured_speed(model) if model else None
+    return Estimate(
+        epochs=epochs,
+        defaults=defaults,
+        steps=steps,
+        tokens=tokens,
+        tokens_per_second=speed,
+        seconds=tokens / speed if speed else None,
     )

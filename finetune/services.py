@@ -39,6 +39,7 @@ STATUS_FROM_PROVIDER = {
     "queued": Run.Status.QUEUED,
     "running": Run.Status.RUNNING,
     "pausing": Run.Status.PAUSED,
+    "cancelling": Run.Status.RUNNING,  # self-hosted: until the trainer stops at the end of its step
     "paused": Run.Status.PAUSED,
     "succeeded": Run.Status.SUCCEEDED,
     "failed": Run.Status.FAILED,

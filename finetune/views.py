@@ -2,18 +2,24 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from config.streaming import stream_for
 from dialogs.access import curator_access, get_dataset_for_curator
+from dialogs.validation import MIN_EXAMPLES
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model, tunable_models
+from training import files as training_files
+from training import services as training_services
 
 from . import evaluation as evaluations
-from . import services
+from . import selfhosted, services
 from .access import (
     get_assistant_for_curator,
     get_evaluation_for_curator,
@@ -24,7 +30,7 @@ from .access import (
 from .backends import INTERACTIVE, BackendError, backend_for
 from .forms import ActivateForm, StartTrainingForm, VerdictForm, tunable_providers
 from .models import Activation, Run, TrainedModel
-from .plans import dataset_has_pairs, training_plan
+from .plans import dataset_has_pairs, run_estimate, training_plan
 from .selectors import activation_history, instructions_drifted, loss_chart, shutdown_warnings
 
 
@@ -43,15 +49,21 @@ def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "finetune/run_list.html", context)
 
 
-def _initial(dataset, providers) -> dict:
+def _initial_data(dataset, providers) -> dict:
+    """The start page's first values: the assistant's provider, the dataset's base model."""
     provider = dataset.assistant.provider if dataset.assistant else None
     if provider is None or provider not in providers:
         provider = providers[0] if providers else None
-    models = tunable_models(provider.kind) if provider else []
-    model = get_model(dataset.base_model) if dataset.base_model else None
-    if model not in models:
-        model = models[0] if models else None
-    return {"provider": provider, "base_model": model.id if model else "", "method": "supervised"}
+    if provider is None:
+        return {"provider": "", "base_model": "", "method": "supervised"}
+    if provider.is_self_hosted:
+        names = [model.name for model in selfhosted.base_models(provider)]
+    else:
+        names = [model.id for model in tunable_models(provider.kind)]
+    info = get_model(dataset.base_model) if dataset.base_model else None
+    wanted = info.id if info else dataset.base_model
+    model = wanted if wanted in names else (names[0] if names else "")
+    return {"provider": provider.pk, "base_model": model, "method": "supervised"}
 
 
 @require_http_methods(["GET", "POST"])
@@ -63,34 +75,38 @@ def run_new(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
     providers = list(tunable_providers())
     # Always bound: the first view shows the plan for sensible defaults at once.
     data = request.POST if request.method == "POST" else (request.GET or _initial_data(dataset, providers))
-    form = StartTrainingForm(data, has_pairs=has_pairs)
-    valid = form.is_valid()
+    form = StartTrainingForm(data, has_pairs=has_pairs, course=access.course)
     plan = estimate = None
-    if valid:
+    if form.is_valid():
+        continued = form.continued
+        since = continued.run.snapshot.created_at if continued and form.cleaned_data.get("only_new") else None
         base_model = form.cleaned_data["base_model"]
-        plan = training_plan(dataset=dataset, method=form.cleaned_data["method"], base_model=base_model)
-        model = get_model(base_model)
-        epochs = form.cleaned_data.get("n_epochs")
-        estimate = {
-            "epochs": plan.epochs(epochs),
-            "billable_tokens": plan.billable_tokens(model, epochs),
-            "cost": plan.cost(model, epochs),
-            "model": model,
-        }
+        provider = form.cleaned_data["provider"]
+        plan = training_plan(
+            dataset=dataset,
+            method=form.cleaned_data["method"],
+            base_model=base_model,
+            since=since,
+            min_examples=1 if provider.is_self_hosted else MIN_EXAMPLES,
+        )
+        estimate = run_estimate(plan=plan, provider=provider, base_model=base_model, requested=form.hyperparameters())
+        form.show_defaults(estimate.defaults)
         if request.method == "POST" and not plan.is_blocked:
             run = services.run_start(
                 dataset=dataset,
                 plan=plan,
-                provider=form.cleaned_data["provider"],
-                base_model=model.id,
+                provider=provider,
+                base_model=base_model,
                 hyperparameters=form.hyperparameters(),
                 suffix=form.cleaned_data["suffix"],
                 user=request.user,
             )
-            messages.success(request, _("Training is starting: the files are being sent to the provider."))
+            if provider.is_self_hosted:
+                messages.success(request, _("Training is starting: the run is queued for a training host."))
+            else:
+                messages.success(request, _("Training is starting: the files are being sent to the provider."))
             return redirect(run)
-    provider = form.cleaned_data.get("provider") if valid else None
-    provider = provider or (providers[0] if providers else None)
+    provider = form.chosen_provider or (providers[0] if providers else None)
     context = {
         "course": access.course,
         "access": access,
@@ -100,16 +116,12 @@ def run_new(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
         "estimate": estimate,
         "has_pairs": has_pairs,
         "providers": providers,
-        "models": tunable_models(provider.kind) if provider else [],
+        "models": tunable_models(provider.kind) if provider and not provider.is_self_hosted else [],
+        "base_models": selfhosted.base_models(provider) if provider and provider.is_self_hosted else [],
         "provider": provider,
         "openai_end": OPENAI_FINE_TUNING_ENDS if provider and provider.kind == OPENAI else None,
     }
     return render(request, "finetune/run_new.html", context)
-
-
-def _initial_data(dataset, providers) -> dict:
-    initial = _initial(dataset, providers)
-    return {**initial, "provider": initial["provider"].pk if initial["provider"] else ""}
 
 
 def _run_context(access, run: Run) -> dict:
@@ -123,6 +135,7 @@ def _run_context(access, run: Run) -> dict:
         "checkpoints": run.checkpoints.all(),
         "actual_cost": services.run_actual_cost(run),
         "trained_model": TrainedModel.objects.filter(run=run).first(),
+        "job": selfhosted.job_of(run),
     }
 
 
@@ -186,6 +199,66 @@ def snapshot_download(request: HttpRequest, slug: str, snapshot_id: int, split: 
 
 @require_GET
 @login_required
+def run_log(request: HttpRequest, slug: str, run_id: int) -> FileResponse:
+    """The whole log of a self-hosted run's trainer (the run page shows its last lines)."""
+    _access, run = get_run_for_curator(request, slug, run_id)
+    job = selfhosted.job_of(run)
+    if job is None or not job.log_file:
+        raise Http404
+    handle = training_files.storage().open(job.log_file, "rb")
+    name = f"run-{run.pk}-trainer.log"
+    return FileResponse(handle, as_attachment=True, filename=name, content_type="text/plain; charset=utf-8")
+
+
+def _trained_job(trained: TrainedModel):
+    job = selfhosted.job_of(trained.run)
+    if job is None or not job.adapter_path:
+        raise Http404
+    return job
+
+
+def _zip_response(request: HttpRequest, prefix: str, name: str) -> StreamingHttpResponse:
+    root = slugify(name) or "model"
+    response = StreamingHttpResponse(stream_for(request, training_files.zip_stream(prefix, root=root)))
+    response["Content-Type"] = "application/zip"
+    response["Content-Disposition"] = content_disposition_header(True, f"{root}.zip")
+    return response
+
+
+@require_GET
+@login_required
+def model_adapter(request: HttpRequest, slug: str, model_id: int) -> StreamingHttpResponse:
+    """A self-hosted model's LoRA adapter (safetensors, its config, tokenizer, manifest) as a ZIP."""
+    _access, trained = get_model_for_curator(request, slug, model_id)
+    return _zip_response(request, _trained_job(trained).adapter_path, f"{trained.name}-adapter")
+
+
+@require_POST
+@login_required
+def model_merge(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
+    """Ask a training host for the merged model (a plain model directory, for servers without LoRA)."""
+    _access, trained = get_model_for_curator(request, slug, model_id)
+    try:
+        training_services.merge_request(job=_trained_job(trained))
+    except training_services.JobError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("A training host is merging the adapter into the base model."))
+    return redirect(trained)
+
+
+@require_GET
+@login_required
+def model_merged(request: HttpRequest, slug: str, model_id: int) -> StreamingHttpResponse:
+    _access, trained = get_model_for_curator(request, slug, model_id)
+    job = _trained_job(trained)
+    if job.merge_status != "done" or not job.merged_path:
+        raise Http404
+    return _zip_response(request, job.merged_path, f"{trained.name}-merged")
+
+
+@require_GET
+@login_required
 def model_detail(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
     access, trained = get_model_for_curator(request, slug, model_id)
     assistants = list(access.course.assistants.select_related("provider").order_by("name"))
@@ -208,6 +281,7 @@ def model_detail(request: HttpRequest, slug: str, model_id: int) -> HttpResponse
         "warnings": shutdown_warnings(trained.name, trained.base_model),
         "evaluation": latest,
         "win_rate": evaluations.win_rate(trained),
+        "job": selfhosted.job_of(trained.run),
     }
     return render(request, "finetune/model.html", context)
 

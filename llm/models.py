@@ -19,6 +19,7 @@ class Provider(models.Model):
         OPENAI = "openai", _("OpenAI")
         AZURE = "azure", _("Azure OpenAI")
         OPENAI_COMPATIBLE = "openai_compatible", _("OpenAI-compatible server")
+        SELF_HOSTED = "self_hosted", _("Self-hosted (gradcap's training hosts)")
         SANDBOX = "sandbox", _("Sandbox (built in)")
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -28,6 +29,7 @@ class Provider(models.Model):
         blank=True,
         help_text=_(
             "Leave empty for OpenAI and the sandbox. Azure: https://<resource>.openai.azure.com/openai/v1/. "
+            "Self-hosted: the model server that serves its trained models (vLLM, transformers serve). "
             "Other servers: their OpenAI-compatible /v1 address."
         ),
     )
@@ -56,7 +58,7 @@ class Provider(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.kind in (self.Kind.AZURE, self.Kind.OPENAI_COMPATIBLE) and not self.base_url:
+        if self.kind in (self.Kind.AZURE, self.Kind.OPENAI_COMPATIBLE, self.Kind.SELF_HOSTED) and not self.base_url:
             raise ValidationError({"base_url": _("This kind of provider needs a base URL.")})
         if not isinstance(self.extra_headers, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.extra_headers.items()
@@ -88,6 +90,11 @@ class Provider(models.Model):
     @property
     def is_sandbox(self) -> bool:
         return self.kind == self.Kind.SANDBOX
+
+    @property
+    def is_self_hosted(self) -> bool:
+        """Trains on gradcap's own training hosts (the `training` app) instead of a provider's job API."""
+        return self.kind == self.Kind.SELF_HOSTED
 
 
 def mask_key(raw_key: str) -> str:

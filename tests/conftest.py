@@ -11,7 +11,7 @@ from accounts.models import Role, User
 from config.background import stalled_before
 from courses.models import Course, Membership
 
-pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.servers"]
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.servers", "tests.fixtures.training"]
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls that tests make
 # beside it are still synchronous and safe.
@@ -27,6 +27,27 @@ def make_user(email: str, **fields) -> User:
 def stalled() -> datetime.datetime:
     """A moment longer ago than any task runs: work last touched then has lost its task."""
     return stalled_before() - datetime.timedelta(seconds=1)
+
+
+def subprocess_environment(**extra: str) -> dict[str, str]:
+    """What a process that a test starts (a worker, a runner) needs to use the test's own database,
+    settings and training storage."""
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "GRADCAP_TEST_TRAINING_STORAGE": settings.TRAINING_TEST_STORAGE,
+        "GRADCAP_TEST_TRAINING_WORK": str(settings.TRAINING_WORK_DIR),
+        **extra,
+    }
 
 
 def add_member(user: User, course: Course, role: str) -> Membership:

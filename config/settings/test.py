@@ -1,6 +1,7 @@
 """The test suite: DATABASE_URL decides the database (SQLite by default, PostgreSQL in CI)."""
 
 import os
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import DATABASES, Q_CLUSTER, VAR_DIR
@@ -22,8 +23,15 @@ SANDBOX_FAULT_HANG_SECONDS = 3
 SANDBOX_FAULT_RETRY_AFTER_SECONDS = 0.01
 FIELD_ENCRYPTION_KEYS = ["mBR0NflWmYfCdXAnsVjAMC2Yz501Gu8c7gzY2RX_fRs="]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed
+# Training artefacts live on disk: a training worker that a test starts in a process of its own
+# must see them (GRADCAP_TEST_TRAINING_STORAGE hands it the test run's folder).
+TRAINING_TEST_STORAGE = os.environ.get("GRADCAP_TEST_TRAINING_STORAGE") or str(VAR_DIR / f"test-training-{os.getpid()}")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "training": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": TRAINING_TEST_STORAGE},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
@@ -31,6 +39,8 @@ WHITENOISE_USE_FINDERS = True  # static files straight from the apps, no collect
 # Tasks run inline, except in a real worker that a test starts with GRADCAP_TEST_WORKER_REDIS:
 # that one takes its tasks from that Redis server, as production does (Q_CLUSTER is read at
 # import time).
+TRAINING_TASKS_INLINE = not os.environ.get("GRADCAP_TEST_TRAINING_WORKER")
+TRAINING_WORK_DIR = Path(os.environ.get("GRADCAP_TEST_TRAINING_WORK") or VAR_DIR / f"test-training-work-{os.getpid()}")
 if worker_redis := os.environ.get("GRADCAP_TEST_WORKER_REDIS"):
     Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "orm"}, "redis": worker_redis, "workers": 1}
 else:

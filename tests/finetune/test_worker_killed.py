@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 
 from finetune.models import Evaluation
-from tests.conftest import stalled
+from tests.conftest import stalled, subprocess_environment
 from tests.finetune.conftest import running_evaluation, trained_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,17 +52,7 @@ def redis_url(tmp_path):
 
 def _worker_env(redis_url: str) -> dict[str, str]:
     """The test's own database and settings, with the Redis broker and tasks not inline."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        database_url = f"sqlite:///{db['NAME']}"
-    else:
-        database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url,
-        "GRADCAP_TEST_WORKER_REDIS": redis_url,
-    }
+    return subprocess_environment(GRADCAP_TEST_WORKER_REDIS=redis_url)
 
 
 def _start_worker(env: dict[str, str]) -> subprocess.Popen:

@@ -108,6 +108,17 @@ class StartTrainingForm(forms.Form):
                 self.fields[name].widget.attrs["placeholder"] = auto
 
     @property
+    def model_ids(self) -> list[str]:
+        """What the base model field offers now (the provider's models, then the course's trained ones)."""
+        ids = []
+        for value, label in self.fields["base_model"].choices:
+            if isinstance(label, list | tuple):  # a group: (group label, [(value, label), ...])
+                ids.extend(choice for choice, _label in label)
+            else:
+                ids.append(value)
+        return ids
+
+    @property
     def hyperparameter_fields(self) -> list:
         """The bound hyperparameter fields this provider takes, in page order (DPO's beta apart)."""
         return [self[name] for name in HYPERPARAMETERS if name in self.fields and name != "beta"]

@@ -76,6 +76,11 @@ def run_new(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
     # Always bound: the first view shows the plan for sensible defaults at once.
     data = request.POST if request.method == "POST" else (request.GET or _initial_data(dataset, providers))
     form = StartTrainingForm(data, has_pairs=has_pairs, course=access.course)
+    if request.method == "GET" and form.model_ids and data.get("base_model") not in form.model_ids:
+        # Another provider was chosen: its first model, not an error about the previous one's.
+        data = data.copy()
+        data["base_model"] = form.model_ids[0]
+        form = StartTrainingForm(data, has_pairs=has_pairs, course=access.course)
     plan = estimate = None
     if form.is_valid():
         continued = form.continued

@@ -75,6 +75,7 @@ def command_labels(args) -> None:
 def command_generate(args) -> None:
     import torch
 
+    from .data import Renderer
     from .models import load_model, load_tokenizer
 
     spec = _spec(args)
@@ -85,9 +86,12 @@ def command_generate(args) -> None:
 
         model = PeftModel.from_pretrained(model, args.adapter)
     model.eval()
-    for messages in json.loads(args.messages):
+    renderer = Renderer(tokenizer)
+    for conversation in json.loads(args.messages):
+        # The conversation as the model was trained on it (tools and tool calls where the template lacks them).
+        messages, tools, _learned = renderer.normalise(conversation, None)
         inputs = tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            messages, tools=tools, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
         with torch.no_grad():
             output = model.generate(**inputs, max_new_tokens=args.max_new_tokens, do_sample=False)

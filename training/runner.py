@@ -51,14 +51,16 @@ class Attempt:
     last_metrics: dict[str, Any] = field(default_factory=dict)
     control_sent: str = ""
     control_at: float = 0.0
-    shutdown: bool = False  # the host is stopping (SIGTERM): checkpoint, stop, leave the job to a host
+    shutdown: bool = False  # the host is stopping: checkpoint, stop, leave the job to a host
 
 
-def _on_sigterm(attempt: Attempt):
-    def handler(signum, frame):
-        attempt.shutdown = True
+# Set when this host is stopping (SIGTERM, as systemd and Ctrl-C in bin/demo send): the trainer writes
+# a checkpoint and stops, and the job waits for a host to go on. Only a main thread handles signals.
+_stopping = threading.Event()
 
-    return handler
+
+def _on_sigterm(signum, frame) -> None:
+    _stopping.set()
 
 
 def _save(job: TrainingJob, **fields: Any) -> None:
@@ -111,6 +113,8 @@ def job_run(job_id: int) -> None:
         return
     work = Path(settings.TRAINING_WORK_DIR) / job.public_id
     restarts = 0
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
         while _attempt(job, work, host, restarts=restarts) == "restart":
             restarts += 1
@@ -122,6 +126,9 @@ def job_run(job_id: int) -> None:
     except Exception as error:  # the runner itself failed: say so rather than leave a job "running"
         logger.exception("Training job %s failed in its runner", job.public_id)
         _fail(job, protocol.CRASH, {"detail": f"{type(error).__name__}: {error}"}, host=host, work=work)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
     _save(job, trainer_pid=None, heartbeat_at=None)
 
 
@@ -195,6 +202,8 @@ def _attempt(job: TrainingJob, work: Path, host: str, *, restarts: int) -> str:
     if not python.exists():
         _fail(job, messages.TRAINER_MISSING, {"python": str(python)}, host=host, work=work)
         return "failed"
+    if _stopping.is_set():  # the host began to stop before this trainer did: leave the job to the next
+        return "stopped"
     description = _inputs(job, work)
     resuming = bool(description["resume_from"])
     job_file = work / "job.json"
@@ -230,15 +239,9 @@ def _attempt(job: TrainingJob, work: Path, host: str, *, restarts: int) -> str:
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
     attempt = Attempt()
-    # A host that stops (systemd, Ctrl-C in bin/demo) sends SIGTERM: the trainer writes a checkpoint
-    # and stops, and the job waits for a host to go on. Only the main thread may handle signals.
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm(attempt)) if in_main else None
     try:
         _follow(job, attempt, process, lines, log_path, work)
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
         if process.poll() is None:  # the runner failed: no trainer goes on without it
             process.kill()
     code = process.wait()
@@ -274,6 +277,7 @@ def _control(job: TrainingJob, attempt: Attempt, process: subprocess.Popen, work
     status = TrainingJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
     job.status = status
     wanted = {TrainingJob.Status.PAUSING: "pause", TrainingJob.Status.CANCELLING: "cancel"}.get(status, "")
+    attempt.shutdown = attempt.shutdown or _stopping.is_set()
     if attempt.shutdown and not wanted:
         wanted = "pause"
     if wanted and wanted != attempt.control_sent:

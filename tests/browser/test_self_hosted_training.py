@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from dialogs import curation
 from finetune.models import Run
+from llm.models import Provider
 from tests.browser.conftest import log_in
 from tests.conftest import subprocess_environment
 from tests.curation.dialog_helpers import record
@@ -43,6 +44,7 @@ def training_worker(asgi_server, work_dir, settings):
 def test_a_curator_trains_a_model_on_the_schools_own_host(
     asgi_page, course, curator, learner, tutor, smol, training_worker
 ):
+    Provider.objects.create(name="Sandbox", kind=Provider.Kind.SANDBOX)
     curation.dataset_create(course=course, name="Facts", user=curator, assistant=tutor)
     dialogs = [record(tutor, [(question, answer)], user=learner, feedback=[1]) for question, answer in FACTS[:2]]
     page = asgi_page
@@ -63,6 +65,14 @@ def test_a_curator_trains_a_model_on_the_schools_own_host(
     page.get_by_role("link", name="Start training").click()
     expect(page.get_by_label("Provider")).to_have_value(str(tutor.provider.pk))
     expect(page.get_by_label("Base model")).to_have_value("SmolLM2-135M-Instruct")
+    # Another provider offers its own models and settings, and back.
+    page.get_by_label("Provider").select_option(label="Sandbox")
+    expect(page.get_by_label("Base model")).to_have_value("gpt-4.1-2025-04-14")
+    expect(page.get_by_label("Learning-rate multiplier")).to_be_visible()
+    expect(page.locator("#blocking-errors")).to_contain_text("at least 10 examples")  # hosted providers' rule
+    page.get_by_label("Provider").select_option(label="Our GPUs")
+    expect(page.get_by_label("Base model")).to_have_value("SmolLM2-135M-Instruct")
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled()  # our own trainer takes any number
     expect(page.locator("#base-models")).to_contain_text("SmolLM2-135M-Instruct")
     expect(page.locator("[data-cost]")).to_contain_text("your own training hosts")
     page.get_by_label("Epochs").fill("4")

@@ -38,10 +38,10 @@ def job(model, self_hosted, settings, django_capture_on_commit_callbacks) -> Tra
 
 
 def test_every_hyperparameter_has_a_documented_default():
-    values = hyperparameters.resolve({}, examples=40, context_length=8192, method="supervised")
+    values = hyperparameters.resolve({}, examples=4000, context_length=8192, method="supervised")
     assert values == {
         "n_epochs": 3,
-        "batch_size": 1,
+        "batch_size": 16,
         "learning_rate": 2e-4,
         "lora_rank": 16,
         "lora_alpha": 32,
@@ -50,7 +50,9 @@ def test_every_hyperparameter_has_a_documented_default():
     }
     assert hyperparameters.resolve({}, examples=10, context_length=1024, method="dpo")["beta"] == 0.1
     assert hyperparameters.resolve({}, examples=10, context_length=1024, method="dpo")["max_length"] == 1024
-    assert hyperparameters.resolve({}, examples=2000, context_length=None, method="supervised")["batch_size"] == 16
+    assert hyperparameters.resolve({}, examples=400, context_length=None, method="supervised")["batch_size"] == 12
+    # A short run (here 40 examples: 120 steps) learns at a higher rate, or it learns too little.
+    assert hyperparameters.resolve({}, examples=40, context_length=None, method="supervised")["learning_rate"] == 1e-3
     # A continued run keeps its adapter's shape, whatever was asked.
     kept = hyperparameters.resolve(
         {"lora_rank": 64}, examples=40, context_length=None, method="supervised", adapter={"lora_rank": 4}

@@ -15,7 +15,10 @@ from dialogs.validation import ERROR, MIN_EXAMPLES, DatasetReport, Issue, valida
 from llm.catalog import DPO, SFT, ModelInfo, default_epochs, get_model
 from llm.models import Provider
 from training.hyperparameters import resolve
-from training.services import base_model_for, measured_speed
+from training.models import TrainingJob
+from training.services import base_model_for
+
+from .models import Run
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class Estimate:
     defaults: dict = field(default_factory=dict)  # the automatic hyperparameters (self-hosted)
     steps: int = 0
     tokens: int = 0  # tokens trained, all epochs
-    seconds: float | None = None  # at the speed last measured for this base model
+    seconds: float | None = None  # at the pace of the last run on this base model
     tokens_per_second: float | None = None
 
 
@@ -160,12 +163,26 @@ def run_estimate(*, plan: Plan, provider: Provider, base_model: str, requested: 
     epochs = int(values["n_epochs"])
     steps = math.ceil(len(plan.training_rows) / int(values["batch_size"])) * epochs
     tokens = plan.training_tokens * epochs
-    speed = measured_speed(model) if model else None
+    pace = _last_pace(provider, model.name) if model else None
     return Estimate(
         epochs=epochs,
         defaults=defaults,
         steps=steps,
         tokens=tokens,
-        tokens_per_second=speed,
-        seconds=tokens / speed if speed else None,
+        tokens_per_second=pace[1] if pace else None,
+        seconds=tokens * pace[0] if pace else None,
     )
+
+
+def _last_pace(provider: Provider, base_model: str) -> tuple[float, float | None] | None:
+    """Seconds per planned token (counted as the plan counts them) and the trainer's own tokens per
+    second, from the latest run on this base model that succeeded."""
+    succeeded = Run.objects.filter(provider=provider, base_model=base_model, status=Run.Status.SUCCEEDED)
+    run = succeeded.select_related("snapshot").order_by("-finished_at").first()
+    if run is None:
+        return None
+    job = TrainingJob.objects.filter(provider=provider, public_id=run.job_id).first()
+    planned = run.snapshot.training_tokens * int(run.resolved_hyperparameters.get("n_epochs") or 1)
+    if job is None or not job.compute_seconds or not planned:
+        return None
+    return job.compute_seconds / planned, job.tokens_per_second

@@ -119,17 +119,6 @@ def job_create(
     return job
 
 
-def measured_speed(base_model: BaseModel) -> float | None:
-    """Tokens per second of the latest finished job on this base model, for the start page's estimate."""
-    return (
-        TrainingJob.objects.filter(base_model=base_model, status=TrainingJob.Status.SUCCEEDED)
-        .exclude(tokens_per_second=None)
-        .order_by("-finished_at")
-        .values_list("tokens_per_second", flat=True)
-        .first()
-    )
-
-
 def job_find(*, provider: Provider, run_key: str) -> TrainingJob | None:
     return TrainingJob.objects.filter(provider=provider, run_key=run_key).order_by("pk").first()
 

@@ -115,6 +115,7 @@ def test_a_run_goes_on_from_an_earlier_model_with_the_examples_curated_since(
     ).content.decode()
     assert "Continue training a model of this course" in page
     assert "Only the examples curated since that model was trained" in page
+    assert "at the pace of the last run on this base model" in page  # the time it would take
 
     since = first.snapshot.created_at
     second = start(

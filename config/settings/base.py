@@ -3,6 +3,7 @@ the environment; the defaults are the embedded demo (SQLite, ORM broker, sandbox
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -119,9 +120,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+elif (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and env_bool("DATABASE_POOL", True)
+    and sys.argv[1:2] != ["qcluster"]
+):
     # Under ASGI every request runs its database work in a new thread, so persistent connections
-    # do not help and a new connection per request costs milliseconds: use psycopg's pool.
+    # do not help and a new connection per request costs milliseconds: use psycopg's pool. Not in
+    # a django-q2 cluster: it forks its pusher and workers from a process that has used the
+    # database, and a pool's open connections would go to several processes at once (PostgreSQL's
+    # protocol then answers one process's query with another's rows).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(env("DATABASE_POOL_MIN", "2")),

@@ -36,12 +36,15 @@ STORAGES = {
 }
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True  # static files straight from the apps, no collectstatic
-# Tasks run inline, except in a real worker that a test starts with GRADCAP_TEST_WORKER_REDIS:
-# that one takes its tasks from that Redis server, as production does (Q_CLUSTER is read at
-# import time).
+# Tasks run inline, except in a real worker that a test starts: with GRADCAP_TEST_WORKER_REDIS,
+# one that takes its tasks from that Redis server, as production does (Q_CLUSTER is read at import
+# time); with GRADCAP_TEST_TRAINING_WORKER, a training host on the ORM broker. A cluster in sync
+# mode keeps the database connection it forked with, which PostgreSQL's protocol does not survive.
 TRAINING_TASKS_INLINE = not os.environ.get("GRADCAP_TEST_TRAINING_WORKER")
 TRAINING_WORK_DIR = Path(os.environ.get("GRADCAP_TEST_TRAINING_WORK") or VAR_DIR / f"test-training-work-{os.getpid()}")
 if worker_redis := os.environ.get("GRADCAP_TEST_WORKER_REDIS"):
     Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "orm"}, "redis": worker_redis, "workers": 1}
+elif not TRAINING_TASKS_INLINE:
+    pass  # a training worker: its processes must each open their own database connection, as in production
 else:
     Q_CLUSTER = {**Q_CLUSTER, "sync": True}

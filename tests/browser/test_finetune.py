@@ -12,7 +12,13 @@ from dialogs import curation
 from finetune import evaluation as evaluations
 from llm.models import Provider
 from tests.browser.conftest import log_in
-from tests.finetune.conftest import BASE_MODEL, example_rows, running_evaluation, trained_model
+from tests.finetune.conftest import (
+    BASE_MODEL,
+    example_rows,
+    running_evaluation,
+    set_aside_for_validation,
+    trained_model,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -29,6 +35,7 @@ def curated(asgi_server, course, curator, learner):
     dataset.validation_percent = 25
     dataset.save()
     curation.examples_create(dataset=dataset, rows=example_rows(60), user=curator, summary="curated")
+    set_aside_for_validation(dataset)  # the tests ask about loops: every loops example is trained on
     return assistant, dataset
 
 

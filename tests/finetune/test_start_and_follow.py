@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from finetune.models import Run, Snapshot
 from llm.models import Provider
-from tests.finetune.conftest import BASE_MODEL
+from tests.finetune.conftest import BASE_MODEL, set_aside_for_validation
 
 
 def _start_url(course, dataset):
@@ -46,6 +46,7 @@ def test_blocking_errors_stop_training(client, course, curator, dataset):
 
 
 def test_it_starts_a_run_and_follows_it_to_success(client, course, curator, dataset):
+    set_aside_for_validation(dataset)
     client.force_login(curator)
     data = {
         "provider": dataset.assistant.provider.pk,

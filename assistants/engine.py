@@ -1,4 +1,4 @@
-"""The chat engine: one assistant turn on the Responses API, streamed as plain events.
+"""The chat engine: one assistant turn on the Responses API or Chat Completions, as plain events.
 
 The engine is stateless. It builds the request from the assistant's configuration in our database
 (instructions, tools, vector store) and the history it is given, streams the provider's events,
@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openai
+from asgiref.sync import sync_to_async
 from django.utils.translation import gettext as _
 
 from llm.clients import async_client_for
+from llm.models import Provider
+from llm.serving import adapter_reload
 
 from .models import Assistant
 from .tools import TOOLS, ToolContext, tool_run
@@ -62,6 +65,7 @@ class Turn:
     search_results: list[dict] = field(default_factory=list)
     raw_events: list[dict] = field(default_factory=list)
     model: str = ""
+    wire_api: str = ""
     response_ids: list[str] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
@@ -120,16 +124,50 @@ async def chat_stream(
     """Answer the last user message of `history` ([{"role", "content"}, ...]).
 
     `assistant` must come with its `provider` and `course` loaded (no queries happen here).
-    `model` overrides the assistant's model (the playground's model switch).
+    `model` overrides the assistant's model (the playground's model switch). The provider's wire
+    API (Responses or Chat Completions) carries the request; the events and the turn are the same.
     """
     client = client or async_client_for(assistant.provider)
+    wire_api = assistant.provider.effective_wire_api
+    turn = Turn(model=model or assistant.model, wire_api=wire_api)
+    started = time.monotonic()
+    rounds = _chat_completions_rounds if wire_api == Provider.WireApi.CHAT_COMPLETIONS else _responses_rounds
+    try:
+        async for event in rounds(
+            client=client,
+            assistant=assistant,
+            history=history,
+            model=model or assistant.model,
+            turn=turn,
+            started=started,
+            keep_raw_events=keep_raw_events,
+        ):
+            yield event
+    except openai.RateLimitError as exc:
+        yield _failed(turn, started, _("The assistant is busy right now. Please try again in a minute."), exc)
+    except openai.APITimeoutError as exc:
+        yield _failed(turn, started, _("The assistant took too long to answer. Please try again."), exc)
+    except openai.APIConnectionError as exc:
+        yield _failed(turn, started, _("The assistant could not be reached. Please try again later."), exc)
+    except openai.APIStatusError as exc:
+        yield _failed(turn, started, _("The assistant could not answer because of an error at its provider."), exc)
+    except (_StreamFailed, openai.APIError) as exc:
+        # openai.APIError itself: an error object inside a Chat Completions stream.
+        yield _failed(turn, started, _("The assistant stopped because of an error at its provider."), exc)
+    else:
+        turn.total_ms = _ms_since(started)
+        yield Completed(turn)
+
+
+async def _responses_rounds(
+    *, client, assistant: Assistant, history: list[dict], model: str, turn: Turn, started: float, keep_raw_events: bool
+) -> AsyncIterator[Event]:
+    """The Responses API: hosted file search and code interpreter, function calls run here."""
     tools = chat_tools(assistant)
     items: list[Any] = chat_input(history)
-    turn = Turn(model=model or assistant.model)
-    started = time.monotonic()
     context = ToolContext(course=assistant.course)
     request: dict[str, Any] = {
-        "model": model or assistant.model,
+        "model": model,
         "instructions": assistant.instructions or None,
         "temperature": assistant.temperature,
         "store": False,
@@ -140,62 +178,128 @@ async def chat_stream(
         request["include"] = ["file_search_call.results"]
     files_numbered: dict[str, int] = {}
 
-    try:
-        for _round in range(MAX_TOOL_ROUNDS):
-            calls = []
-            stream = await client.responses.create(input=items, stream=True, **request)
-            async for event in stream:
-                if keep_raw_events and len(turn.raw_events) < MAX_RAW_EVENTS:
-                    turn.raw_events.append(event.model_dump(mode="json", exclude_none=True))
-                kind = event.type
-                if kind == "response.output_text.delta":
+    for _round in range(MAX_TOOL_ROUNDS):
+        calls = []
+        stream = await client.responses.create(input=items, stream=True, **request)
+        async for event in stream:
+            if keep_raw_events and len(turn.raw_events) < MAX_RAW_EVENTS:
+                turn.raw_events.append(event.model_dump(mode="json", exclude_none=True))
+            kind = event.type
+            if kind == "response.output_text.delta":
+                if turn.first_token_ms is None:
+                    turn.first_token_ms = _ms_since(started)
+                turn.text += event.delta
+                yield TextDelta(event.delta)
+            elif kind == "response.output_text.annotation.added":
+                citation = _citation(event.annotation, files_numbered, offset=len(turn.text))
+                if citation is not None:
+                    turn.citations.append(citation.__dict__)
+                    yield citation
+            elif kind == "response.output_item.done":
+                if event.item.type == "function_call":
+                    calls.append(event.item)
+                elif event.item.type == "file_search_call":
+                    turn.search_results += [_search_result(r) for r in (event.item.results or [])]
+            elif kind == "response.completed":
+                _add_usage(turn, event.response)
+            elif kind in ("response.failed", "error"):
+                raise _StreamFailed(_stream_error(event))
+            elif kind == "response.incomplete":
+                _add_usage(turn, event.response)
+                reason = getattr(event.response.incomplete_details, "reason", None) or "incomplete"
+                raise _StreamFailed(f"The answer was cut short ({reason}).")
+        if not calls:
+            return
+        for call in calls:
+            yield _tool_called(turn, context, call_id=call.call_id, name=call.name, arguments=call.arguments)
+            items.append(
+                {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments}
+            )
+            output = json.dumps(turn.tool_calls[-1]["output"])
+            items.append({"type": "function_call_output", "call_id": call.call_id, "output": output})
+
+
+async def _chat_completions_rounds(
+    *, client, assistant: Assistant, history: list[dict], model: str, turn: Turn, started: float, keep_raw_events: bool
+) -> AsyncIterator[Event]:
+    """Chat Completions, which every OpenAI-compatible server speaks: function tools only (the
+    hosted tools exist on the Responses API alone); tool calls come as deltas to put together."""
+    tools = [TOOLS[name].as_chat_tool() for name in assistant.function_tools if name in TOOLS]
+    messages: list[dict] = [{"role": "system", "content": assistant.instructions}] if assistant.instructions else []
+    messages += chat_input(history)
+    context = ToolContext(course=assistant.course)
+    sent = assistant.provider.wire_model(model)
+    request: dict[str, Any] = {
+        "model": sent,
+        "temperature": assistant.temperature,
+        "stream_options": {"include_usage": True},
+    }
+    if tools:
+        request["tools"] = tools
+
+    for _round in range(MAX_TOOL_ROUNDS):
+        calls: dict[int, dict] = {}
+        text = ""
+        finish_reason = None
+        try:
+            stream = await client.chat.completions.create(messages=messages, stream=True, **request)
+        except openai.NotFoundError:
+            # A vLLM server that restarted has forgotten the adapters ▶ registered: once more, then ask again.
+            if not await sync_to_async(adapter_reload)(provider=assistant.provider, model=model):
+                raise
+            stream = await client.chat.completions.create(messages=messages, stream=True, **request)
+        async for chunk in stream:
+            if keep_raw_events and len(turn.raw_events) < MAX_RAW_EVENTS:
+                turn.raw_events.append(chunk.model_dump(mode="json", exclude_none=True))
+            if chunk.id and chunk.id not in turn.response_ids:
+                turn.response_ids.append(chunk.id)
+            if chunk.model and chunk.model != sent:  # the server's own name for it (a dated version)
+                turn.model = chunk.model
+            if chunk.usage is not None:
+                turn.input_tokens += chunk.usage.prompt_tokens or 0
+                turn.output_tokens += chunk.usage.completion_tokens or 0
+            for choice in chunk.choices:
+                delta = choice.delta
+                if delta.content:
                     if turn.first_token_ms is None:
                         turn.first_token_ms = _ms_since(started)
-                    turn.text += event.delta
-                    yield TextDelta(event.delta)
-                elif kind == "response.output_text.annotation.added":
-                    citation = _citation(event.annotation, files_numbered, offset=len(turn.text))
-                    if citation is not None:
-                        turn.citations.append(citation.__dict__)
-                        yield citation
-                elif kind == "response.output_item.done":
-                    if event.item.type == "function_call":
-                        calls.append(event.item)
-                    elif event.item.type == "file_search_call":
-                        turn.search_results += [_search_result(r) for r in (event.item.results or [])]
-                elif kind == "response.completed":
-                    _add_usage(turn, event.response)
-                elif kind in ("response.failed", "error"):
-                    raise _StreamFailed(_stream_error(event))
-                elif kind == "response.incomplete":
-                    _add_usage(turn, event.response)
-                    reason = getattr(event.response.incomplete_details, "reason", None) or "incomplete"
-                    raise _StreamFailed(f"The answer was cut short ({reason}).")
-            if not calls:
-                break
-            for call in calls:
-                output = tool_run(call.name, context=context, arguments=_parse_arguments(call.arguments))
-                turn.tool_calls.append(
-                    {"call_id": call.call_id, "name": call.name, "arguments": call.arguments, "output": output}
-                )
-                yield ToolCalled(call_id=call.call_id, name=call.name, arguments=call.arguments, output=output)
-                items.append(
-                    {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments}
-                )
-                items.append({"type": "function_call_output", "call_id": call.call_id, "output": json.dumps(output)})
-    except openai.RateLimitError as exc:
-        yield _failed(turn, started, _("The assistant is busy right now. Please try again in a minute."), exc)
-    except openai.APITimeoutError as exc:
-        yield _failed(turn, started, _("The assistant took too long to answer. Please try again."), exc)
-    except openai.APIConnectionError as exc:
-        yield _failed(turn, started, _("The assistant could not be reached. Please try again later."), exc)
-    except openai.APIStatusError as exc:
-        yield _failed(turn, started, _("The assistant could not answer because of an error at its provider."), exc)
-    except _StreamFailed as exc:
-        yield _failed(turn, started, _("The assistant stopped because of an error at its provider."), exc)
-    else:
-        turn.total_ms = _ms_since(started)
-        yield Completed(turn)
+                    text += delta.content
+                    turn.text += delta.content
+                    yield TextDelta(delta.content)
+                for part in delta.tool_calls or []:
+                    call = calls.setdefault(part.index, {"id": "", "name": "", "arguments": ""})
+                    call["id"] = part.id or call["id"]
+                    if part.function is not None:
+                        call["name"] += part.function.name or ""
+                        call["arguments"] += part.function.arguments or ""
+                finish_reason = choice.finish_reason or finish_reason
+        if finish_reason in ("length", "content_filter"):
+            raise _StreamFailed(f"The answer was cut short ({finish_reason}).")
+        if not calls:
+            return
+        ordered = [calls[index] for index in sorted(calls)]
+        messages.append(
+            {
+                "role": "assistant",
+                "content": text or None,
+                "tool_calls": [
+                    {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                    for c in ordered
+                ],
+            }
+        )
+        for call in ordered:
+            yield _tool_called(turn, context, call_id=call["id"], name=call["name"], arguments=call["arguments"])
+            messages.append(
+                {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(turn.tool_calls[-1]["output"])}
+            )
+
+
+def _tool_called(turn: Turn, context: ToolContext, *, call_id: str, name: str, arguments: str) -> ToolCalled:
+    """Run a function the model called, on our side, and note it in the turn."""
+    output = tool_run(name, context=context, arguments=_parse_arguments(arguments))
+    turn.tool_calls.append({"call_id": call_id, "name": name, "arguments": arguments, "output": output})
+    return ToolCalled(call_id=call_id, name=name, arguments=arguments, output=output)
 
 
 async def chat_complete(**kwargs) -> Completed | Failed:

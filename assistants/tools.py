@@ -38,6 +38,18 @@ class Tool:
             "strict": True,
         }
 
+    def as_chat_tool(self) -> dict:
+        """The same function as a Chat Completions tool."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+                "strict": True,
+            },
+        }
+
 
 def _course_info(context: ToolContext, arguments: dict) -> dict:
     course = context.course

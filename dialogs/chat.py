@@ -97,7 +97,7 @@ def answer_claim(answer: Message) -> bool:
 
 
 @transaction.atomic
-def answer_record(*, answer: Message, turn: Turn, status: str, error: str = "") -> Message:
+def answer_record(*, answer: Message, turn: Turn, status: str, error: str = "", error_detail: str = "") -> Message:
     """Store the answer as it ended. A stop requested meanwhile wins over "complete"."""
     _lock_dialog(answer.dialog_id)
     answer.refresh_from_db(fields=["status"])
@@ -106,11 +106,13 @@ def answer_record(*, answer: Message, turn: Turn, status: str, error: str = "") 
     answer.content = turn.text
     answer.status = status
     answer.error = error
+    answer.error_detail = error_detail[:2000]
     answer.citations = turn.citations
     answer.tool_calls = turn.tool_calls
     answer.search_results = turn.search_results
     answer.raw_events = turn.raw_events
     answer.model = turn.model or answer.model
+    answer.wire_api = turn.wire_api
     answer.input_tokens = turn.input_tokens or None
     answer.output_tokens = turn.output_tokens or None
     answer.first_token_ms = turn.first_token_ms

@@ -81,13 +81,15 @@ class Message(models.Model):
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     content = models.TextField(_("content"), blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.COMPLETE)
-    error = models.TextField(_("error"), blank=True)
+    error = models.TextField(_("error"), blank=True)  # for the learner
+    error_detail = models.TextField(_("error detail"), blank=True)  # the provider's own words, for curators
     # What the assistant did to answer (assistant messages).
     tool_calls = models.JSONField(_("tool calls"), default=list, blank=True)
     citations = models.JSONField(_("citations"), default=list, blank=True)
     search_results = models.JSONField(_("retrieved passages"), default=list, blank=True)
     raw_events = models.JSONField(_("raw events"), default=list, blank=True)  # playground only
     model = models.CharField(_("model"), max_length=200, blank=True)
+    wire_api = models.CharField(_("wire API"), max_length=32, blank=True)  # "responses" or "chat_completions"
     instructions_version = models.ForeignKey(
         InstructionsVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

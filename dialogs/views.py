@@ -314,7 +314,11 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
                 )
             elif isinstance(result, Failed):
                 await sync_to_async(released(chat.answer_record))(
-                    answer=answer, turn=result.turn, status=Message.Status.FAILED, error=result.message
+                    answer=answer,
+                    turn=result.turn,
+                    status=Message.Status.FAILED,
+                    error=result.message,
+                    error_detail=result.detail,
                 )
             html = await sync_to_async(released(_render_message))(request, answer, access, playground)
             yield _sse("done", {"html": html})

@@ -133,6 +133,11 @@ class TrainingBackend(abc.ABC):
     @abc.abstractmethod
     def resume(self, *, job_id: str) -> JobState: ...
 
+    def serving_prepare(self, *, model: str) -> None:
+        """Make a trained model servable before an assistant switches to it (▶); BackendError with
+        the reason when it cannot answer. Hosted providers serve what they trained."""
+        return None
+
     def served_model(self, *, fine_tuned_model: str) -> ServedModel:
         """The model to call once trained. Backends that must deploy first (Azure) override this."""
         return ServedModel(provider=self.provider, model=fine_tuned_model)

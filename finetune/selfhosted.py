@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from llm.catalog import DPO, SFT
 from training import files as training_files
 from training import services as training
+from training import serving
 from training.models import BaseModel, TrainingCheckpoint, TrainingEvent, TrainingJob
 
 from .backends import BackendError, JobCheckpoint, JobEvent, JobSpec, JobState, SyncResult, TrainingBackend
@@ -95,6 +96,12 @@ class SelfHostedBackend(TrainingBackend):
             )
             for checkpoint in TrainingCheckpoint.objects.filter(job=job)
         ]
+
+    def serving_prepare(self, *, model: str) -> None:
+        try:
+            serving.model_serve(provider=self.provider, model=model)
+        except serving.ServingError as error:
+            raise BackendError(error.message) from error
 
     def _control(self, function, job_id: str) -> JobState:
         try:

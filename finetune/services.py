@@ -437,9 +437,11 @@ def _switch(
 
 
 def model_activate(*, trained_model: TrainedModel, assistant: Assistant, user: User | None) -> Activation:
-    """▶: the assistant's next chats use the trained model."""
+    """▶: the assistant's next chats use the trained model, once its server answers with it
+    (BackendError with the server's reason otherwise; the assistant is left as it was)."""
     if assistant.course_id != trained_model.course_id:
         raise ValueError("The assistant and the model belong to different courses.")
+    backend_for(trained_model.provider).serving_prepare(model=trained_model.name)
     return _switch(
         assistant=assistant,
         provider=trained_model.provider,
@@ -456,6 +458,8 @@ def assistant_rollback(*, assistant: Assistant, user: User | None) -> Activation
     if latest is None:
         return None
     previous = TrainedModel.objects.filter(course=assistant.course, name=latest.from_model).first()
+    if previous is not None:  # back to a trained model: its server must still have it
+        backend_for(previous.provider).serving_prepare(model=previous.name)
     return _switch(
         assistant=assistant,
         provider=latest.from_provider,

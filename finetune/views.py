@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -299,7 +299,14 @@ def model_activate(request: HttpRequest, slug: str, model_id: int) -> HttpRespon
     if not form.is_valid():
         raise Http404  # an assistant of another course, or none
     assistant = form.cleaned_data["assistant"]
-    services.model_activate(trained_model=trained, assistant=assistant, user=request.user)
+    try:
+        services.model_activate(trained_model=trained, assistant=assistant, user=request.user)
+    except BackendError as error:
+        messages.error(
+            request,
+            _("%(assistant)s keeps its model: %(reason)s") % {"assistant": assistant.name, "reason": error.message},
+        )
+        return redirect(trained)
     messages.success(
         request, _("%(assistant)s now answers with %(model)s.") % {"assistant": assistant.name, "model": trained.name}
     )
@@ -310,16 +317,26 @@ def model_activate(request: HttpRequest, slug: str, model_id: int) -> HttpRespon
 @login_required
 def assistant_rollback(request: HttpRequest, slug: str, assistant_id: int) -> HttpResponse:
     _access, assistant = get_assistant_for_curator(request, slug, assistant_id)
-    activation: Activation | None = services.assistant_rollback(assistant=assistant, user=request.user)
-    if activation is None:
-        messages.error(request, _("There is nothing to roll back."))
-    else:
-        messages.success(
+    try:
+        activation: Activation | None = services.assistant_rollback(assistant=assistant, user=request.user)
+    except BackendError as error:
+        messages.error(
             request,
-            _("%(assistant)s answers with %(model)s again.")
-            % {"assistant": assistant.name, "model": activation.to_model},
+            _("%(assistant)s keeps its model: %(reason)s") % {"assistant": assistant.name, "reason": error.message},
         )
-    return redirect(request.POST.get("next") or reverse("finetune:runs", args=[slug]))
+    else:
+        if activation is None:
+            messages.error(request, _("There is nothing to roll back."))
+        else:
+            messages.success(
+                request,
+                _("%(assistant)s answers with %(model)s again.")
+                % {"assistant": assistant.name, "model": activation.to_model},
+            )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("finetune:runs", args=[slug])  # only a page of this site
+    return redirect(back)
 
 
 @require_POST

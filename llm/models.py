@@ -22,6 +22,14 @@ class Provider(models.Model):
         SELF_HOSTED = "self_hosted", _("Self-hosted (gradcap's training hosts)")
         SANDBOX = "sandbox", _("Sandbox (built in)")
 
+    class Serving(models.TextChoices):
+        MODEL_DIRECTORY = "model_directory", _("Model directories (transformers serve, Ollama, llama.cpp)")
+        VLLM_LORA = "vllm_lora", _("LoRA adapters loaded at runtime (vLLM)")
+
+    class WireApi(models.TextChoices):
+        RESPONSES = "responses", _("Responses")
+        CHAT_COMPLETIONS = "chat_completions", _("Chat Completions")
+
     name = models.CharField(_("name"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OPENAI)
     base_url = models.URLField(
@@ -31,6 +39,37 @@ class Provider(models.Model):
             "Leave empty for OpenAI and the sandbox. Azure: https://<resource>.openai.azure.com/openai/v1/. "
             "Self-hosted: the model server that serves its trained models (vLLM, transformers serve). "
             "Other servers: their OpenAI-compatible /v1 address."
+        ),
+    )
+    wire_api = models.CharField(
+        _("wire API"),
+        max_length=32,
+        choices=WireApi.choices,
+        blank=True,
+        help_text=_(
+            "How chats talk to the provider. Leave empty for the kind's default: Responses for OpenAI, "
+            "Azure and the sandbox; Chat Completions for other servers (vLLM, Ollama, llama.cpp, "
+            "transformers serve), which speak it first."
+        ),
+    )
+    serving = models.CharField(
+        _("serving of trained models"),
+        max_length=32,
+        choices=Serving.choices,
+        blank=True,
+        help_text=_(
+            "Self-hosted: how ▶ makes a trained model servable. Model directories: gradcap publishes the merged "
+            "model into the serving directory and asks for it by its path. vLLM: gradcap publishes the adapter "
+            "there and registers it with /v1/load_lora_adapter."
+        ),
+    )
+    serving_dir = models.CharField(
+        _("serving directory"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "An absolute path that gradcap writes and the model server reads, the same on both (a shared "
+            "volume). Models are asked for as subdirectories of it."
         ),
     )
     api_key_encrypted = models.TextField(_("API key (encrypted)"), blank=True, editable=False)
@@ -60,6 +99,8 @@ class Provider(models.Model):
     def clean(self) -> None:
         if self.kind in (self.Kind.AZURE, self.Kind.OPENAI_COMPATIBLE, self.Kind.SELF_HOSTED) and not self.base_url:
             raise ValidationError({"base_url": _("This kind of provider needs a base URL.")})
+        if self.serving and not self.serving_dir.startswith("/"):
+            raise ValidationError({"serving_dir": _("Give the absolute path that both gradcap and the server see.")})
         if not isinstance(self.extra_headers, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.extra_headers.items()
         ):
@@ -86,6 +127,21 @@ class Provider(models.Model):
         if self.kind == self.Kind.SANDBOX:
             return settings.SANDBOX_BASE_URL
         return OPENAI_BASE_URL
+
+    @property
+    def effective_wire_api(self) -> str:
+        if self.wire_api:
+            return self.wire_api
+        if self.kind in (self.Kind.OPENAI_COMPATIBLE, self.Kind.SELF_HOSTED):
+            return self.WireApi.CHAT_COMPLETIONS
+        return self.WireApi.RESPONSES
+
+    def wire_model(self, model: str) -> str:
+        """The name the server knows `model` by: a server that loads model directories is asked for
+        the directory's path."""
+        if self.serving == self.Serving.MODEL_DIRECTORY and self.serving_dir:
+            return f"{self.serving_dir.rstrip('/')}/{model}"
+        return model
 
     @property
     def is_sandbox(self) -> bool:

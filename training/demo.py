@@ -1,5 +1,5 @@
 """The demo's self-hosted provider: this machine trains (the trainer's environment and the SmolLM2
-base model come from bin/setup-trainer) and, once a model server runs there, serves."""
+base model come from bin/setup-trainer) and serves, with the model server that bin/demo starts."""
 
 from django.conf import settings
 
@@ -17,6 +17,12 @@ def load(*, stdout) -> None:
         name=PROVIDER_NAME,
         defaults={"kind": Provider.Kind.SELF_HOSTED, "base_url": settings.TRAINING_DEMO_SERVER_URL},
     )
+    if not provider.serving:
+        # bin/demo's model server (bin/model-server) loads model directories: the base model's
+        # folder is the serving directory, and ▶ publishes trained models beside it.
+        provider.serving = Provider.Serving.MODEL_DIRECTORY
+        provider.serving_dir = str(settings.TRAINING_DEMO_MODEL_DIR.resolve().parent)
+        provider.save(update_fields=["serving", "serving_dir", "updated_at"])
     if BaseModel.objects.filter(provider=provider, name=MODEL_NAME).exists():
         return
     source = str(settings.TRAINING_DEMO_MODEL_DIR)

@@ -27,12 +27,13 @@ from django.db import DatabaseError
 from django.db.models import F, Q
 from django.utils import timezone
 
+from llm.models import Provider
 from trainer import protocol
 
 from . import files, messages
 from .models import TrainingCheckpoint, TrainingJob
 from .process import trainer_child_setup, trainer_environment
-from .services import event_add, lease_expired_before
+from .services import event_add, lease_expired_before, merge_request
 
 logger = logging.getLogger(__name__)
 
@@ -476,3 +477,5 @@ def _succeed(job: TrainingJob, attempt: Attempt, work: Path) -> None:
     job.checkpoints.update(path="")
     event_add(job, messages.SUCCEEDED, {"model": name})
     shutil.rmtree(work, ignore_errors=True)
+    if job.provider.serving == Provider.Serving.MODEL_DIRECTORY:
+        merge_request(job=job)  # its model server loads merged models: the one ▶ needs is made now

@@ -1,4 +1,5 @@
-"""The chat engine against the sandbox, through the real SDK over a real ASGI server."""
+"""The chat engine against the sandbox, through the real SDK over a real ASGI server, on both wire
+APIs: every test that does not say otherwise runs once on Responses and once on Chat Completions."""
 
 import pytest
 
@@ -18,14 +19,17 @@ def _events(assistant: Assistant, question: str, **kwargs) -> list:
     return run_async(collect)
 
 
-@pytest.fixture
-def live_assistant(asgi_server, course, curator) -> Assistant:
+def _sandbox_assistant(asgi_server, course, curator, wire_api: str) -> Assistant:
     provider = Provider.objects.create(
-        name="Sandbox", kind=Provider.Kind.SANDBOX, base_url=f"{asgi_server.url}/sandbox/v1/", timeout_seconds=10
+        name=f"Sandbox ({wire_api})",
+        kind=Provider.Kind.SANDBOX,
+        base_url=f"{asgi_server.url}/sandbox/v1/",
+        wire_api=wire_api,
+        timeout_seconds=10,
     )
     assistant = assistant_create(
         course=course,
-        name="Tutor",
+        name=f"Tutor ({wire_api})",
         provider=provider,
         model="gpt-4.1-mini-2025-04-14",
         instructions="You help with the Python course.",
@@ -33,6 +37,16 @@ def live_assistant(asgi_server, course, curator) -> Assistant:
         user=curator,
     )
     return Assistant.objects.select_related("provider", "course").get(pk=assistant.pk)
+
+
+@pytest.fixture(params=Provider.WireApi.values)
+def live_assistant(request, asgi_server, course, curator) -> Assistant:
+    return _sandbox_assistant(asgi_server, course, curator, request.param)
+
+
+@pytest.fixture
+def responses_assistant(asgi_server, course, curator) -> Assistant:
+    return _sandbox_assistant(asgi_server, course, curator, Provider.WireApi.RESPONSES)
 
 
 def test_it_streams_text_then_completes_with_usage(live_assistant):
@@ -45,9 +59,12 @@ def test_it_streams_text_then_completes_with_usage(live_assistant):
     assert "sandbox" in done.turn.text
     assert done.turn.input_tokens > 0 and done.turn.output_tokens > 0
     assert done.turn.first_token_ms is not None and done.turn.total_ms >= done.turn.first_token_ms
+    assert done.turn.wire_api == live_assistant.provider.wire_api
+    assert done.turn.response_ids
 
 
-def test_it_cites_knowledge_files(live_assistant, make_sandbox_client, asgi_server):
+def test_it_cites_knowledge_files(responses_assistant, make_sandbox_client, asgi_server):
+    live_assistant = responses_assistant  # hosted file search is a Responses API tool
     client = make_sandbox_client(asgi_server.url)
     text = "Loops repeat code. A for loop walks over a list; a while loop runs while its condition holds."
     uploaded = client.files.create(file=("loops.md", text.encode()), purpose="assistants")
@@ -71,6 +88,27 @@ def test_it_runs_a_function_and_answers_with_its_output(live_assistant):
     assert [c.name for c in calls] == ["current_datetime"]
     assert calls[0].output["date"] in done.turn.text
     assert done.turn.tool_calls[0]["output"] == calls[0].output
+    assert done.turn.tool_calls[0]["call_id"] == calls[0].call_id and calls[0].call_id
+
+
+def test_both_wires_record_the_same_turn(asgi_server, course, curator):
+    """What dialogs record (text, tool calls, usage) does not depend on the wire that carried it."""
+    turns = {}
+    for wire_api in Provider.WireApi.values:
+        assistant = _sandbox_assistant(asgi_server, course, curator, wire_api)
+        for question in ("Hello there", "What is the current date today?"):
+            done = _events(assistant, question)[-1]
+            assert isinstance(done, Completed)
+            turns[wire_api, question] = done.turn
+    for question in ("Hello there", "What is the current date today?"):
+        responses, chat = turns["responses", question], turns["chat_completions", question]
+        assert [(c["name"], c["arguments"]) for c in chat.tool_calls] == [
+            (c["name"], c["arguments"]) for c in responses.tool_calls
+        ]
+        if not chat.tool_calls:  # (a clock's answer differs by the second)
+            assert chat.text == responses.text
+        assert chat.output_tokens == responses.output_tokens
+        assert chat.model == responses.model
 
 
 @pytest.mark.parametrize(
@@ -144,3 +182,11 @@ def test_it_offers_the_code_interpreter_only_to_providers_that_run_it(course, cu
         name="Local", kind=Provider.Kind.OPENAI_COMPATIBLE, base_url="http://x/v1"
     )
     assert {tool["type"] for tool in chat_tools(assistant)} == {"file_search"}
+
+
+def test_a_model_server_speaks_chat_completions_unless_told_otherwise():
+    assert Provider(kind=Provider.Kind.OPENAI).effective_wire_api == "responses"
+    assert Provider(kind=Provider.Kind.SANDBOX).effective_wire_api == "responses"
+    assert Provider(kind=Provider.Kind.OPENAI_COMPATIBLE).effective_wire_api == "chat_completions"
+    assert Provider(kind=Provider.Kind.SELF_HOSTED).effective_wire_api == "chat_completions"
+    assert Provider(kind=Provider.Kind.SELF_HOSTED, wire_api="responses").effective_wire_api == "responses"

@@ -47,6 +47,18 @@ def test_activate_then_roll_back(client, course, curator, trained, dataset, make
     ]
 
 
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
+def test_rollback_goes_back_only_to_a_page_of_this_site(client, course, curator, trained, dataset, next_url):
+    services.model_activate(trained_model=trained, assistant=dataset.assistant, user=curator)
+    client.force_login(curator)
+    url = reverse("finetune:rollback", args=[course.slug, dataset.assistant.pk])
+    response = client.post(url, {"next": next_url})
+    assert response.status_code == 302 and response["Location"] == reverse("finetune:runs", args=[course.slug])
+    page = dataset.assistant.get_absolute_url()
+    services.model_activate(trained_model=trained, assistant=dataset.assistant, user=curator)
+    assert client.post(url, {"next": page})["Location"] == page
+
+
 def test_it_warns_when_the_instructions_changed_since_the_snapshot(client, course, curator, trained, dataset):
     assistant = dataset.assistant
     services.model_activate(trained_model=trained, assistant=assistant, user=curator)

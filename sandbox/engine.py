@@ -24,7 +24,7 @@ from llm.tokens import count_messages, count_text
 from . import search
 from .errors import SandboxError
 from .finetuning import job_find_tuned_model
-from .models import FineTuningJob
+from .models import FineTuningJob, LoraAdapter
 from .vectorstores import SearchHit, vector_stores_search
 
 SANDBOX_NOTE = "(gradcap sandbox — a stand-in for a real model)"
@@ -70,6 +70,9 @@ class SandboxModel:
     job: FineTuningJob | None  # set for a fine-tuned model
 
 
+ADAPTER_BASE_MODEL = "gpt-4.1-mini-2025-04-14"  # what a runtime LoRA adapter's answers are modelled on
+
+
 def model_resolve(name: str) -> SandboxModel:
     """A catalog model, or a model fine-tuned here; 404 (as OpenAI answers) for anything else."""
     if name.startswith("ft:"):
@@ -80,6 +83,8 @@ def model_resolve(name: str) -> SandboxModel:
         info = get_model(name)
         if info is not None:
             return SandboxModel(name=name, info=info, job=None)
+    if LoraAdapter.objects.filter(name=name).exists():  # answers as the sandbox's base model does
+        return SandboxModel(name=name, info=get_model(ADAPTER_BASE_MODEL), job=None)
     raise SandboxError(
         f"The model `{name}` does not exist or you do not have access to it.",
         status=404,

@@ -261,3 +261,19 @@ class FaultCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class LoraAdapter(models.Model):
+    """A LoRA adapter loaded at runtime, as vLLM's /v1/load_lora_adapter does (a restarted vLLM has
+    forgotten them all: delete the rows to play that). Requests name it as their model."""
+
+    name = models.CharField(max_length=300, unique=True)
+    path = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sandbox LoRA adapter")
+        verbose_name_plural = _("sandbox LoRA adapters")
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,6 +7,7 @@ really streams under uvicorn (Django buffers sync iterators completely under ASG
 
 import asyncio
 import json
+import os
 import re
 
 from asgiref.sync import sync_to_async
@@ -20,7 +21,7 @@ from . import chat, conversations, files, finetuning, responses, vectorstores
 from .api import cursor_page, deleted, endpoint, json_body, required
 from .errors import SandboxError, invalid
 from .faults import Fault
-from .models import File, FineTuningJob
+from .models import File, FineTuningJob, LoraAdapter
 
 CATALOG_CREATED = 1_735_689_600  # when the catalog's models are said to exist (2025-01-01)
 FIRST_TOKEN_EVENTS = ("response.output_text.delta", "response.function_call_arguments.delta")
@@ -241,6 +242,29 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
         return _stream_response(_completion_chunks(completion, include_usage, request.sandbox_fault))
     await _fault_before_answer(request.sandbox_fault)
     return JsonResponse(completion)
+
+
+# Runtime LoRA adapters, as vLLM serves them (VLLM_ALLOW_RUNTIME_LORA_UPDATING=True): plain-text answers.
+
+
+@endpoint("POST")
+def load_lora_adapter(request: HttpRequest) -> HttpResponse:
+    body = json_body(request)
+    name, path = required(body, "lora_name"), required(body, "lora_path")
+    if LoraAdapter.objects.filter(name=name).exists():
+        raise SandboxError(f"The lora adapter '{name}' has already been loaded.", status=400, code="invalid_request")
+    if not os.path.isfile(os.path.join(str(path), "adapter_config.json")):
+        raise SandboxError(f"Loading lora {name} failed: No adapter found for {path}", status=404, code="not_found")
+    LoraAdapter.objects.create(name=name, path=path)
+    return HttpResponse(f"Success: LoRA adapter '{name}' added successfully.", content_type="text/plain")
+
+
+@endpoint("POST")
+def unload_lora_adapter(request: HttpRequest) -> HttpResponse:
+    name = required(json_body(request), "lora_name")
+    if not LoraAdapter.objects.filter(name=name).delete()[0]:
+        raise SandboxError(f"The lora adapter '{name}' cannot be found.", status=404, code="not_found")
+    return HttpResponse(f"Success: LoRA adapter '{name}' removed successfully.", content_type="text/plain")
 
 
 # Conversations

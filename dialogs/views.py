@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
+from assistants.notices import assistant_notices
 from courses.access import CourseAccess, access_for, course_for_user, member_role
 from courses.models import Membership
 from llm.catalog import MODELS
@@ -73,6 +74,12 @@ def _page(request: HttpRequest, access: CourseAccess, dialog: Dialog | None, *, 
         "assistants": assistants,
         "form": AskForm(assistants=assistants, playground=playground),
         "playground": playground,
+        # Curators see in the playground what the assistants' pages warn about (a model that stops serving).
+        "assistant_notices": [
+            {"assistant": assistant, "notices": notices}
+            for assistant in (assistants if playground else [])
+            if (notices := assistant_notices(assistant))
+        ],
     }
     return render(request, "dialogs/chat.html", context)
 

@@ -4,12 +4,17 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assistants.models import Assistant
-from llm.catalog import get_model
+from assistants.notices import Notice, NoticeAction
+from llm.catalog import get_model, tunable_models
+from llm.models import Provider
 
+from . import selfhosted
+from .forms import tunable_providers
 from .models import Activation, MetricPoint, TrainedModel
 
 SHUTDOWN_WARNING_DAYS = 60
@@ -79,16 +84,48 @@ def activation_history(assistants: Sequence[Assistant], *, limit: int = 50) -> l
     return list(activations.order_by("-created_at", "-pk")[:limit])
 
 
-def assistant_notices(assistant: Assistant) -> list[str]:
-    """Warnings shown on the assistant's page (registered with assistants in `apps.ready`)."""
+def retrain_targets(trained: TrainedModel, *, today: datetime.date | None = None) -> list[tuple[Provider, str]]:
+    """Where the model's snapshot could train instead: (provider, base model) for every other
+    provider that trains a model not about to stop serving (self-hosted: its first base model)."""
+    today = today or timezone.localdate()
+    targets = []
+    for provider in tunable_providers().exclude(pk=trained.provider_id):
+        if provider.is_self_hosted:
+            names = [model.name for model in selfhosted.base_models(provider)]
+        else:
+            names = [
+                model.id
+                for model in tunable_models(provider.kind)
+                if model.shutdown is None or (model.shutdown - today).days > SHUTDOWN_WARNING_DAYS
+            ]
+        if names:
+            targets.append((provider, names[0]))
+    return targets
+
+
+def assistant_notices(assistant: Assistant) -> list[Notice]:
+    """Warnings shown on the assistant's page and in the playground (registered with assistants in
+    `apps.ready`). A model that stops serving soon offers to train its snapshot elsewhere."""
     trained = (
         TrainedModel.objects.filter(course_id=assistant.course_id, name=assistant.model)
-        .select_related("run__snapshot")
+        .select_related("run__snapshot", "course")
         .first()
     )
     if trained is None:
-        return []
-    notices = shutdown_warnings(trained.name, trained.base_model)
+        return [Notice(text) for text in shutdown_warnings(assistant.model, assistant.model)]
+    notices = []
+    for text in shutdown_warnings(trained.name, trained.base_model):
+        url = reverse("finetune:run_action", args=[trained.course.slug, trained.run_id, "retrain"])
+        actions = tuple(
+            NoticeAction(
+                label=_("Train the same snapshot on %(provider)s (%(model)s)")
+                % {"provider": provider.name, "model": base_model},
+                url=url,
+                data={"provider": str(provider.pk), "base_model": base_model},
+            )
+            for provider, base_model in retrain_targets(trained)
+        )
+        notices.append(Notice(text, actions))
     if instructions_drifted(trained, assistant):
-        notices.append(_("The active model was trained with another prompt — consider retraining."))
+        notices.append(Notice(_("The active model was trained with another prompt — consider retraining.")))
     return notices

@@ -208,16 +208,25 @@ def runs_recover() -> int:
     return requeue_stalled(_unclaimed_submissions(), "finetune.tasks.run_submit")
 
 
-def run_rerun(*, run: Run, user: User | None) -> Run:
-    """A new run on the same snapshot and settings (after the provider failed or cancelled the job)."""
+def run_rerun(*, run: Run, user: User | None, provider: Provider | None = None, base_model: str = "") -> Run:
+    """A new run on the same snapshot: with the same settings (after the provider failed or
+    cancelled the job), or on another provider and base model (leaving a model that stops serving),
+    with that backend's automatic hyperparameters. BackendError when that backend refuses the model."""
+    if provider is not None and provider.pk != run.provider_id:
+        errors = backend_for(provider).validate(base_model=base_model, method=run.method)
+        if errors:
+            raise BackendError(" ".join(errors))
+        hyperparameters = {}
+    else:
+        provider, base_model, hyperparameters = run.provider, run.base_model, run.hyperparameters
     new = Run.objects.create(
         course=run.course,
         dataset=run.dataset,
         snapshot=run.snapshot,
-        provider=run.provider,
-        base_model=run.base_model,
+        provider=provider,
+        base_model=base_model,
         method=run.method,
-        hyperparameters=run.hyperparameters,
+        hyperparameters=hyperparameters,
         suffix=run.suffix,
         created_by=user,
     )

@@ -181,6 +181,24 @@ def run_action(request: HttpRequest, slug: str, run_id: int, action: str) -> Htt
             raise Http404
         run = services.run_rerun(run=run, user=request.user)
         messages.success(request, _("A new run of the same snapshot is starting."))
+    elif action == "retrain":  # the same snapshot on another provider (its model stops serving)
+        if run.status != Run.Status.SUCCEEDED:
+            raise Http404
+        provider = tunable_providers().filter(pk=request.POST.get("provider") or 0).first()
+        if provider is None:
+            raise Http404
+        try:
+            run = services.run_rerun(
+                run=run, user=request.user, provider=provider, base_model=request.POST.get("base_model", "")
+            )
+        except BackendError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("The same snapshot is training on %(provider)s (%(model)s).")
+                % {"provider": provider.name, "model": run.base_model},
+            )
     elif action in actions:
         try:
             actions[action](run=run)

@@ -2,6 +2,8 @@
 estimate → 🔄 until succeeded → loss chart and events → ▶ activate → the learner's chat gives the
 curated answer → rollback restores the previous model; and the blind review of a tuned model."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -10,6 +12,8 @@ from assistants.models import Assistant
 from assistants.services import assistant_create
 from dialogs import curation
 from finetune import evaluation as evaluations
+from finetune import services as finetune_services
+from finetune.models import Run
 from llm.models import Provider
 from tests.browser.conftest import log_in
 from tests.finetune.conftest import (
@@ -19,6 +23,7 @@ from tests.finetune.conftest import (
     set_aside_for_validation,
     trained_model,
 )
+from training.models import BaseModel
 
 pytestmark = [pytest.mark.browser]
 
@@ -126,3 +131,24 @@ def test_blind_review_of_a_tuned_model(asgi_page, course, curator, curated):
     expect(page.get_by_text("Every answer pair is judged.")).to_be_visible()
     assert judged == trained.run.snapshot.validation_examples
     expect(page.locator("#win-rate")).to_contain_text(f"ties 100% ({judged} judged)")
+
+
+def test_a_curator_moves_a_model_that_stops_serving_to_the_schools_own_hosts(asgi_page, course, curator, curated):
+    """gpt-4.1-mini and its fine-tunes stop serving on 2027-01-14: the playground says so about the
+    assistant, and one click trains the same snapshot on the school's training hosts."""
+    assistant, dataset = curated
+    trained = trained_model(dataset, assistant.provider, curator)
+    finetune_services.model_activate(trained_model=trained, assistant=assistant, user=curator)
+    ours = Provider.objects.create(name="Our GPUs", kind=Provider.Kind.SELF_HOSTED, base_url="http://127.0.0.1:9/v1/")
+    BaseModel.objects.create(provider=ours, name="SmolLM2-135M-Instruct", source="/models/smol", context_length=8192)
+    page = asgi_page
+    log_in(page, curator.email)
+    page.goto(reverse("dialogs:playground_index", args=[course.slug]))
+    notice = page.locator("[data-notice]").filter(has_text=assistant.name)
+    expect(notice).to_contain_text(re.compile(r"stops? serving on 2027-01-14|stopped serving on 2027-01-14"))
+    notice.get_by_role("button", name="Train the same snapshot on Our GPUs (SmolLM2-135M-Instruct)").click()
+    expect(page.get_by_role("status")).to_contain_text("The same snapshot is training on Our GPUs")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    new = Run.objects.latest("pk")
+    assert page.url.endswith(new.get_absolute_url())
+    assert new.snapshot_id == trained.run.snapshot_id and new.provider == ours

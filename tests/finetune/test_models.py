@@ -9,10 +9,12 @@ from django.urls import reverse
 from assistants.notices import assistant_notices
 from finetune import evaluation as evaluations
 from finetune import services, tasks
-from finetune.models import Activation, Evaluation, EvaluationItem
+from finetune.models import Activation, Evaluation, EvaluationItem, Run
 from finetune.selectors import shutdown_warnings
+from llm.models import Provider
 from tests.conftest import stalled
 from tests.finetune.conftest import BASE_MODEL, running_evaluation, trained_model
+from training.models import BaseModel
 
 
 @pytest.fixture
@@ -59,14 +61,52 @@ def test_rollback_goes_back_only_to_a_page_of_this_site(client, course, curator,
     assert client.post(url, {"next": page})["Location"] == page
 
 
+def test_a_model_that_stops_serving_offers_to_train_its_snapshot_elsewhere(client, course, curator, trained, dataset):
+    """gpt-4.1-mini and its fine-tunes stop serving on 2027-01-14: the assistant's page and the
+    playground say so, with one click to train the same snapshot on the school's own hosts."""
+    ours = Provider.objects.create(name="Our GPUs", kind=Provider.Kind.SELF_HOSTED, base_url="http://127.0.0.1:9/v1/")
+    BaseModel.objects.create(provider=ours, name="SmolLM2-135M-Instruct", source="/models/smol", context_length=8192)
+    assistant = dataset.assistant
+    services.model_activate(trained_model=trained, assistant=assistant, user=curator)
+    client.force_login(curator)
+    label = "Train the same snapshot on Our GPUs (SmolLM2-135M-Instruct)"
+    for url in (assistant.get_absolute_url(), reverse("dialogs:playground_index", args=[course.slug])):
+        page = client.get(url).content.decode()
+        assert "stop serving on 2027-01-14" in page or "stopped serving on 2027-01-14" in page
+        assert label in page
+    assert "Train the same snapshot on Sandbox" not in page  # the provider it is leaving
+
+    response = client.post(
+        reverse("finetune:run_action", args=[course.slug, trained.run_id, "retrain"]),
+        {"provider": ours.pk, "base_model": "SmolLM2-135M-Instruct"},
+        follow=True,
+    )
+    new = Run.objects.latest("pk")
+    assert new.snapshot_id == trained.run.snapshot_id and new.provider == ours
+    assert new.base_model == "SmolLM2-135M-Instruct" and new.hyperparameters == {}
+    assert "The same snapshot is training on Our GPUs (SmolLM2-135M-Instruct)." in response.content.decode()
+
+    # A base model the provider does not have, or a provider that does not train: refused.
+    response = client.post(
+        reverse("finetune:run_action", args=[course.slug, trained.run_id, "retrain"]),
+        {"provider": ours.pk, "base_model": "Llama-70B"},
+        follow=True,
+    )
+    assert "Llama-70B is not a base model of this provider." in response.content.decode()
+    assert Run.objects.count() == 2
+    plain = Provider.objects.create(name="Plain", kind=Provider.Kind.OPENAI_COMPATIBLE, base_url="http://x/v1/")
+    url = reverse("finetune:run_action", args=[course.slug, trained.run_id, "retrain"])
+    assert client.post(url, {"provider": plain.pk, "base_model": "x"}).status_code == 404
+
+
 def test_it_warns_when_the_instructions_changed_since_the_snapshot(client, course, curator, trained, dataset):
     assistant = dataset.assistant
     services.model_activate(trained_model=trained, assistant=assistant, user=curator)
-    assert not any("another prompt" in notice for notice in assistant_notices(assistant))
+    assert not any("another prompt" in notice.text for notice in assistant_notices(assistant))
     assistant.refresh_from_db()
     assistant.instructions = "Answer at length, with examples."
     assistant.save()
-    assert any("another prompt" in notice for notice in assistant_notices(assistant))
+    assert any("another prompt" in notice.text for notice in assistant_notices(assistant))
     client.force_login(curator)
     assert "data-drift" in client.get(trained.get_absolute_url()).content.decode()
     assert "another prompt" in client.get(assistant.get_absolute_url()).content.decode()

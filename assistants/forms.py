@@ -6,6 +6,9 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
+from llm.catalog import get_model
+from llm.models import Provider
+from llm.services import usable_models
 
 from .models import Assistant
 from .tools import tool_choices
@@ -37,6 +40,28 @@ class AssistantForm(forms.ModelForm):
     def __init__(self, *args, course: Course, **kwargs):
         super().__init__(*args, **kwargs)
         self.course = course
+
+    def clean(self):
+        cleaned = super().clean()
+        provider, model = cleaned.get("provider"), (cleaned.get("model") or "").strip()
+        # A model server's own models are usable once their context length is known (the catalog
+        # knows its models'; an admin gives the others' after "Sync models").
+        if (
+            provider is not None
+            and model
+            and provider.kind == Provider.Kind.OPENAI_COMPATIBLE
+            and get_model(model) is None
+            and model not in usable_models(provider)
+        ):
+            self.add_error(
+                "model",
+                _(
+                    "%(model)s is not in the catalog: an admin syncs this provider's models (Providers → Sync "
+                    "models) and gives its context length first."
+                )
+                % {"model": model},
+            )
+        return cleaned
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

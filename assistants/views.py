@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from courses.access import CourseAccess, course_for_user
 from courses.models import Membership
 from llm.catalog import MODELS
+from llm.models import ServedModel
 
 from . import services
 from .forms import ApiKeyForm, AssistantForm, KnowledgeFileForm
@@ -56,6 +57,11 @@ def assistant_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _served_models():
+    """Models servers listed and an admin gave a context length: offered beside the catalog."""
+    return ServedModel.objects.filter(is_listed=True, context_length__isnull=False).select_related("provider")
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def assistant_new(request: HttpRequest, slug: str) -> HttpResponse:
@@ -65,7 +71,13 @@ def assistant_new(request: HttpRequest, slug: str) -> HttpResponse:
         assistant = services.assistant_create(course=access.course, user=request.user, **form.cleaned_data)
         messages.success(request, _("The assistant is created."))
         return redirect(assistant)
-    context = {"access": access, "course": access.course, "form": form, "models": MODELS}
+    context = {
+        "access": access,
+        "course": access.course,
+        "form": form,
+        "models": MODELS,
+        "served_models": _served_models(),
+    }
     return render(request, "assistants/form.html", context)
 
 
@@ -84,6 +96,7 @@ def assistant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "assistant": assistant,
         "form": form,
         "models": MODELS,
+        "served_models": _served_models(),
         "version_count": assistant.versions.count(),
         "upload_form": KnowledgeFileForm(),
         "api_key_form": ApiKeyForm(),

@@ -160,3 +160,42 @@ def mask_key(raw_key: str) -> str:
     prefix = "sk-" if raw_key.startswith("sk-") else ""
     tail = raw_key[-4:] if len(raw_key) >= 12 else raw_key[-2:]
     return f"{prefix}…{tail}"
+
+
+class ServedModel(models.Model):
+    """A model that a provider's server lists (`GET /v1/models`, read by "Sync models"): base
+    models, fine-tuned models and loaded LoRA adapters beside the catalog. One the catalog does not
+    know is offered to assistants once an admin gives its context length."""
+
+    class Kind(models.TextChoices):
+        BASE = "base", _("base model")
+        FINE_TUNED = "fine_tuned", _("fine-tuned model")
+        ADAPTER = "adapter", _("LoRA adapter")
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="served_models")
+    name = models.CharField(_("model"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.BASE)
+    parent = models.CharField(_("base model"), max_length=300, blank=True)  # of an adapter (vLLM's `parent`)
+    owned_by = models.CharField(_("owner"), max_length=200, blank=True)
+    context_length = models.PositiveIntegerField(
+        _("context length"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Tokens of prompt and answer together. Needed before assistants can use a model the catalog does not know."
+        ),
+    )
+    training_token_limit = models.PositiveIntegerField(
+        _("training token limit"), null=True, blank=True, help_text=_("Tokens per training example, if it trains.")
+    )
+    is_listed = models.BooleanField(_("listed by the server"), default=True)
+    seen_at = models.DateTimeField(_("last listed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("served model")
+        verbose_name_plural = _("served models")
+        ordering = ["provider", "name"]
+        constraints = [models.UniqueConstraint(fields=["provider", "name"], name="unique_served_model")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from llm.catalog import MODELS
 from llm.db import released
 
-from . import chat, conversations, files, finetuning, responses, vectorstores
+from . import chat, conversations, engine, files, finetuning, responses, vectorstores
 from .api import cursor_page, deleted, endpoint, json_body, required
 from .errors import SandboxError, invalid
 from .faults import Fault
@@ -57,7 +57,13 @@ def _tuned_model(job: FineTuningJob) -> dict:
 def models_list(request: HttpRequest) -> JsonResponse:
     finetuning.jobs_advance_active()
     tuned = FineTuningJob.objects.filter(status=FineTuningJob.Status.SUCCEEDED).order_by("pk")
-    return JsonResponse({"object": "list", "data": _catalog_models() + [_tuned_model(job) for job in tuned]})
+    adapters = [  # as vLLM lists them: the adapter's base model is its `parent`
+        {"id": adapter.name, "object": "model", "created": int(adapter.created_at.timestamp()), "owned_by": "vllm",
+         "root": adapter.path, "parent": engine.ADAPTER_BASE_MODEL}
+        for adapter in LoraAdapter.objects.order_by("pk")
+    ]  # fmt: skip
+    data = _catalog_models() + [_tuned_model(job) for job in tuned] + adapters
+    return JsonResponse({"object": "list", "data": data})
 
 
 @endpoint("GET")

@@ -3,6 +3,7 @@ import pytest
 from llm.models import Provider
 
 RAW_KEY = "sk-admin-entered-secret-9876"
+INLINE = {"served_models-TOTAL_FORMS": "0", "served_models-INITIAL_FORMS": "0"}  # no served models yet
 
 
 @pytest.fixture
@@ -24,6 +25,7 @@ def _add(client, **fields) -> object:
         "extra_headers": "{}",
         "timeout_seconds": "60",
         "max_retries": "2",
+        **INLINE,
         **fields,
     }
     return client.post("/admin/llm/provider/add/", data)
@@ -53,6 +55,7 @@ def test_it_keeps_the_key_when_the_field_is_left_empty(admin_client_logged_in):
         "extra_headers": "{}",
         "timeout_seconds": "30",
         "max_retries": "2",
+        **INLINE,
     }
     response = admin_client_logged_in.post(f"/admin/llm/provider/{provider.pk}/change/", data)
     assert response.status_code == 302

@@ -135,20 +135,21 @@ def chat_dialog(request: HttpRequest, slug: str, dialog_id: int, playground: boo
 def chat_ask(request: HttpRequest, slug: str, dialog_id: int | None = None, playground: bool = False) -> HttpResponse:
     """Ask a question: in a new dialog (no id) or an existing one."""
     access = _get_course_for_user(request, slug, playground=playground)
+    dialog = None
+    if dialog_id is not None:  # the dialog first: one that is not the user's is a 404, whatever the body says
+        _access, dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
+        if dialog.assistant is None:
+            raise Http404
     assistants = list(access.course.assistants.select_related("provider"))
     form = AskForm(request.POST, assistants=assistants, playground=playground)
     if not form.is_valid():
         return _invalid(request, form)
-    if dialog_id is None:
+    if dialog is None:
         if form.cleaned_data["assistant"] is None:
             form.add_error(None, _("This course has no assistant yet."))
             return _invalid(request, form)
         source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
         dialog = chat.dialog_start(assistant=form.cleaned_data["assistant"], source=source, user=request.user)
-    else:
-        _access, dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
-        if dialog.assistant is None:
-            raise Http404
     model = form.cleaned_data.get("model", "") if playground else ""
     question, answer = chat.turn_ask(dialog=dialog, content=form.cleaned_data["content"], model=model)
     return _turn_response(request, access, question, answer, playground=playground)

@@ -140,6 +140,7 @@ def _run_context(access, run: Run) -> dict:
         "checkpoints": run.checkpoints.all(),
         "actual_cost": services.run_actual_cost(run),
         "trained_model": TrainedModel.objects.filter(run=run).first(),
+        "course_assistants": access.course.assistants.order_by("name"),  # ▶ right here once trained
         "job": selfhosted.job_of(run),
     }
 

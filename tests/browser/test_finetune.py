@@ -82,9 +82,9 @@ def test_the_whole_fine_tuning_loop(asgi_page, course, curator, learner, curated
     expect(page.locator("#events")).to_contain_text("New fine-tuned model created")
     expect(page.locator("#checkpoints")).to_be_visible()
 
-    page.locator("#run-status a code").click()  # the trained model
-    page.locator("tr[data-assistant='Tutor']").get_by_role("button", name="▶ Activate").click()
+    page.get_by_role("button", name="▶ Activate for Tutor").click()  # right on the run page
     expect(page.locator(".messages")).to_contain_text("now answers with ft:")
+    expect(page.locator("tr[data-assistant='Tutor'] .badge")).to_have_text("this model")  # the model's page
     tuned = Assistant.objects.get(pk=assistant.pk).model
     assert tuned.startswith(f"ft:{BASE_MODEL}:")
     _log_out(page)

@@ -1,5 +1,6 @@
 import pytest
 
+from assistants.services import assistant_create
 from dialogs.models import Dialog, Message
 
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -52,7 +53,7 @@ def test_it_continues_my_dialog(client, course, learner, tutor):
     assert list(dialog.messages.values_list("position", flat=True)) == [1, 2, 3, 4]
 
 
-def test_it_404s_on_another_learners_dialog(client, course, learner, tutor):
+def test_it_404s_on_another_learners_dialog(client, course, other_course, learner, tutor):
     client.force_login(learner)
     _ask(client, course, "Mine")
     dialog = Dialog.objects.get()
@@ -63,6 +64,12 @@ def test_it_404s_on_another_learners_dialog(client, course, learner, tutor):
     client.force_login(other)
     assert client.get(f"/c/{course.slug}/chat/{dialog.pk}/").status_code == 404
     assert _ask(client, course, "Hijack", dialog).status_code == 404
+    # Whatever the body says: another course's assistant, or no question at all (the dialog comes first).
+    foreign = assistant_create(
+        course=other_course, name="Theirs", provider=tutor.provider, model=tutor.model, user=None
+    )
+    assert _ask(client, course, "Hijack", dialog, assistant=foreign.pk).status_code == 404
+    assert _ask(client, course, "", dialog).status_code == 404
     assert dialog.messages.count() == 2
 
 

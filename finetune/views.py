@@ -1,10 +1,13 @@
 """Fine-tuning pages for curators: start training, runs, trained models, activation, evaluation."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -141,6 +144,7 @@ def _run_context(access, run: Run) -> dict:
         "actual_cost": services.run_actual_cost(run),
         "trained_model": TrainedModel.objects.filter(run=run).first(),
         "course_assistants": access.course.assistants.order_by("name"),  # ▶ right here once trained
+        "a_minute_ago": timezone.now() - datetime.timedelta(minutes=1),
         "job": selfhosted.job_of(run),
     }
 

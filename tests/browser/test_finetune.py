@@ -78,6 +78,8 @@ def test_the_whole_fine_tuning_loop(asgi_page, course, curator, learner, curated
         page.get_by_role("button", name="🔄 Refresh").click()
         page.wait_for_timeout(300)
     expect(badge).to_have_attribute("data-status", "succeeded")
+    expect(page.get_by_text("Training is starting")).to_have_count(0)  # the starting banner went with the run's end
+    expect(page.locator("[data-checked]")).to_have_text("checked just now")
     expect(page.locator("#loss-chart polyline.train")).to_be_visible()
     expect(page.locator("#events")).to_contain_text("New fine-tuned model created")
     expect(page.locator("#checkpoints")).to_be_visible()

@@ -89,6 +89,7 @@ def test_a_curator_trains_a_model_on_the_schools_own_host(
     # The page refreshes itself while the host trains (every 5 s); the chart fills in as it goes.
     expect(page.locator("#loss-chart polyline.train")).to_be_visible(timeout=120_000)
     expect(badge).to_have_attribute("data-status", "succeeded", timeout=180_000)
+    expect(page.get_by_text("Training is starting")).to_have_count(0)  # old news once the run has ended
     expect(page.locator("#events")).to_contain_text("Tokenized with the base model's chat template: 2 examples")
     expect(page.locator("#events")).to_contain_text("New fine-tuned model created")
     expect(page.locator("#compute")).to_contain_text("tokens/s")

@@ -13,6 +13,7 @@ Then one short request must answer, or ▶ refuses with the server's words.
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 from django.utils.translation import gettext as _
@@ -38,13 +39,14 @@ def _job(provider: Provider, model: str) -> TrainingJob:
 
 def _publish(prefix: str, target: Path) -> None:
     """Copy a tree from training storage to `target`, atomically: the server never sees half a model."""
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    partial = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:12]}")  # one per ▶, even at once
     shutil.rmtree(partial, ignore_errors=True)
     try:
         if not files.tree_download(prefix, partial):
             raise ServingError(_("The trained files of this model are missing from training storage."))
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(partial, target)
+        if not target.exists():  # (a ▶ at the same time may have published it first)
+            os.replace(partial, target)
     except OSError as error:
         raise ServingError(
             _("The model could not be published in the serving directory: %(error)s") % {"error": error}

@@ -82,6 +82,7 @@ class DatasetForm(forms.ModelForm):
         self.course = course
         self.instance.course = course
         self.fields["assistant"].queryset = Assistant.objects.filter(course=course)
+        self.fields["assistant"].empty_label = _("— choose later —")  # as for the base model below
         self.fields["validation_percent"].validators.append(_max_percent)
         # The fine-tunable models of the catalog; a stored alias ("gpt-4.1-mini") selects its model.
         choices = [("", _("— choose later —"))]

@@ -211,12 +211,12 @@ async def _responses_rounds(
         if not calls:
             return
         for call in calls:
-            yield _tool_called(turn, context, call_id=call.call_id, name=call.name, arguments=call.arguments)
+            called = _tool_called(turn, context, call_id=call.call_id, name=call.name, arguments=call.arguments)
+            yield called
             items.append(
                 {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments}
             )
-            output = json.dumps(turn.tool_calls[-1]["output"])
-            items.append({"type": "function_call_output", "call_id": call.call_id, "output": output})
+            items.append({"type": "function_call_output", "call_id": call.call_id, "output": json.dumps(called.output)})
 
 
 async def _chat_completions_rounds(
@@ -289,10 +289,9 @@ async def _chat_completions_rounds(
             }
         )
         for call in ordered:
-            yield _tool_called(turn, context, call_id=call["id"], name=call["name"], arguments=call["arguments"])
-            messages.append(
-                {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(turn.tool_calls[-1]["output"])}
-            )
+            called = _tool_called(turn, context, call_id=call["id"], name=call["name"], arguments=call["arguments"])
+            yield called
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(called.output)})
 
 
 def _tool_called(turn: Turn, context: ToolContext, *, call_id: str, name: str, arguments: str) -> ToolCalled:

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assistants.models import Assistant, InstructionsVersion
 from courses.models import Course
+from llm.models import Provider
 
 
 class Dialog(models.Model):
@@ -89,7 +90,7 @@ class Message(models.Model):
     search_results = models.JSONField(_("retrieved passages"), default=list, blank=True)
     raw_events = models.JSONField(_("raw events"), default=list, blank=True)  # playground only
     model = models.CharField(_("model"), max_length=200, blank=True)
-    wire_api = models.CharField(_("wire API"), max_length=32, blank=True)  # "responses" or "chat_completions"
+    wire_api = models.CharField(_("wire API"), max_length=32, choices=Provider.WireApi.choices, blank=True)
     instructions_version = models.ForeignKey(
         InstructionsVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -314,6 +314,13 @@ def model_detail(request: HttpRequest, slug: str, model_id: int) -> HttpResponse
     return render(request, "finetune/model.html", context)
 
 
+def _say_switch_refused(request: HttpRequest, assistant, error: BackendError) -> None:
+    """▶ or rollback refused (the model server cannot answer with the model): the assistant stays."""
+    messages.error(
+        request, _("%(assistant)s keeps its model: %(reason)s") % {"assistant": assistant.name, "reason": error.message}
+    )
+
+
 @require_POST
 @login_required
 def model_activate(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
@@ -325,10 +332,7 @@ def model_activate(request: HttpRequest, slug: str, model_id: int) -> HttpRespon
     try:
         services.model_activate(trained_model=trained, assistant=assistant, user=request.user)
     except BackendError as error:
-        messages.error(
-            request,
-            _("%(assistant)s keeps its model: %(reason)s") % {"assistant": assistant.name, "reason": error.message},
-        )
+        _say_switch_refused(request, assistant, error)
         return redirect(trained)
     messages.success(
         request, _("%(assistant)s now answers with %(model)s.") % {"assistant": assistant.name, "model": trained.name}
@@ -343,10 +347,7 @@ def assistant_rollback(request: HttpRequest, slug: str, assistant_id: int) -> Ht
     try:
         activation: Activation | None = services.assistant_rollback(assistant=assistant, user=request.user)
     except BackendError as error:
-        messages.error(
-            request,
-            _("%(assistant)s keeps its model: %(reason)s") % {"assistant": assistant.name, "reason": error.message},
-        )
+        _say_switch_refused(request, assistant, error)
     else:
         if activation is None:
             messages.error(request, _("There is nothing to roll back."))

@@ -27,11 +27,10 @@ def adapter_register(provider: Provider, model: str, path: Path) -> None:
     client = client_for(provider, max_retries=1)
     try:
         client.post("/load_lora_adapter", body={"lora_name": model, "lora_path": str(path)}, cast_to=str)
-    except openai.BadRequestError as error:
-        if "already" not in str(error).lower():  # vLLM: "The lora adapter '…' has already been loaded."
-            raise ServingError(_("The model server refused the adapter: %(error)s") % {"error": error}) from error
     except openai.APIError as error:
-        raise ServingError(_("The model server refused the adapter: %(error)s") % {"error": error}) from error
+        # vLLM answers 400 "The lora adapter '…' has already been loaded." to a second registration.
+        if not (isinstance(error, openai.BadRequestError) and "already" in str(error).lower()):
+            raise ServingError(_("The model server refused the adapter: %(error)s") % {"error": error}) from error
 
 
 def probe(provider: Provider, model: str) -> None:

@@ -58,10 +58,16 @@ def models_list(request: HttpRequest) -> JsonResponse:
     finetuning.jobs_advance_active()
     tuned = FineTuningJob.objects.filter(status=FineTuningJob.Status.SUCCEEDED).order_by("pk")
     adapters = [  # as vLLM lists them: the adapter's base model is its `parent`
-        {"id": adapter.name, "object": "model", "created": int(adapter.created_at.timestamp()), "owned_by": "vllm",
-         "root": adapter.path, "parent": engine.ADAPTER_BASE_MODEL}
+        {
+            "id": adapter.name,
+            "object": "model",
+            "created": int(adapter.created_at.timestamp()),
+            "owned_by": "vllm",
+            "root": adapter.path,
+            "parent": engine.ADAPTER_BASE_MODEL,
+        }
         for adapter in LoraAdapter.objects.order_by("pk")
-    ]  # fmt: skip
+    ]
     data = _catalog_models() + [_tuned_model(job) for job in tuned] + adapters
     return JsonResponse({"object": "list", "data": data})
 

@@ -40,7 +40,6 @@ def _job(provider: Provider, model: str) -> TrainingJob:
 def _publish(prefix: str, target: Path) -> None:
     """Copy a tree from training storage to `target`, atomically: the server never sees half a model."""
     partial = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:12]}")  # one per ▶, even at once
-    shutil.rmtree(partial, ignore_errors=True)
     try:
         if not files.tree_download(prefix, partial):
             raise ServingError(_("The trained files of this model are missing from training storage."))

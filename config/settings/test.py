@@ -44,7 +44,5 @@ TRAINING_TASKS_INLINE = not os.environ.get("GRADCAP_TEST_TRAINING_WORKER")
 TRAINING_WORK_DIR = Path(os.environ.get("GRADCAP_TEST_TRAINING_WORK") or VAR_DIR / f"test-training-work-{os.getpid()}")
 if worker_redis := os.environ.get("GRADCAP_TEST_WORKER_REDIS"):
     Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "orm"}, "redis": worker_redis, "workers": 1}
-elif not TRAINING_TASKS_INLINE:
-    pass  # a training worker: its processes must each open their own database connection, as in production
-else:
+elif TRAINING_TASKS_INLINE:  # (a training worker keeps production's cluster)
     Q_CLUSTER = {**Q_CLUSTER, "sync": True}

@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='message',
             name='wire_api',
-            field=models.CharField(blank=True, max_length=32, verbose_name='wire API'),
+            field=models.CharField(blank=True, choices=[('responses', 'Responses'), ('chat_completions', 'Chat Completions')], max_length=32, verbose_name='wire API'),
         ),
     ]

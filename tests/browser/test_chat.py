@@ -99,6 +99,7 @@ def test_it_gives_curators_a_debug_panel_and_a_model_switch(asgi_page, course, c
     debug = answer.locator("[data-debug]")
     expect(debug).to_contain_text("gpt-4.1-2025-04-14")
     expect(debug).to_contain_text(re.compile(r"First token\s*\d+ ms"))
+    expect(debug).to_contain_text(re.compile(r"Wire API\s*Responses"))  # the sandbox's default wire
     expect(debug).to_contain_text("while-loops.md")
     expect(debug).to_contain_text("raw events")
 

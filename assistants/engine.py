@@ -5,12 +5,19 @@ The engine is stateless. It builds the request from the assistant's configuratio
 runs server-side function calls in a loop, and yields `Event`s. Recording them is the caller's job
 (dialogs), which keeps this module free of any later app.
 
+Knowledge files reach the model in one of three ways (`Assistant.knowledge_mode`): the provider's
+hosted file_search (Responses API), gradcap's own search as the `search_knowledge` function, or
+gradcap's best passages sent with the question. With gradcap's search the passages are numbered,
+the answer cites them as [n], and those become the citations; the only database work, the
+search, runs in a thread and gives its connection back at once.
+
 Providers fail: the SDK retries 429, 5xx and timeouts within the provider's `max_retries`; what is
 still failing becomes a `Failed` event with a message for the learner, and the text received so far
 is in it, so the caller can keep the partial answer.
 """
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,11 +28,13 @@ from asgiref.sync import sync_to_async
 from django.utils.translation import gettext as _
 
 from llm.clients import async_client_for
+from llm.db import released
 from llm.models import Provider
 from llm.serving import adapter_reload
 
 from .models import Assistant
-from .tools import TOOLS, ToolContext, tool_run
+from .passages import passages_cited, passages_search
+from .tools import SEARCH_KNOWLEDGE, TOOLS, ToolContext, tool_run
 
 MAX_TOOL_ROUNDS = 5
 MAX_RAW_EVENTS = 500
@@ -41,10 +50,12 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class CitationAdded:
-    number: int  # footnote number, one per cited file
+    number: int  # footnote number: one per cited file (hosted search), per cited passage (gradcap's)
     file_id: str
     filename: str
     index: int  # position in the answer's text
+    passage_id: int | None = None  # gradcap's passage, where known
+    quote: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,8 @@ class Turn:
     citations: list[dict] = field(default_factory=list)
     tool_calls: list[dict] = field(default_factory=list)
     search_results: list[dict] = field(default_factory=list)
+    passages: list[dict] = field(default_factory=list)  # gradcap's, numbered as the model saw them
+    question_sent: str = ""  # the last question with the passages sent along (context mode)
     raw_events: list[dict] = field(default_factory=list)
     model: str = ""
     wire_api: str = ""
@@ -92,9 +105,14 @@ class _StreamFailed(Exception):
     """The provider reported a failure inside the stream (response.failed, error)."""
 
 
+def _searches_with_gradcap(assistant: Assistant, mode: str) -> bool:
+    return assistant.knowledge_mode == mode and assistant.has_knowledge
+
+
 def chat_tools(assistant: Assistant) -> list[dict]:
+    """The Responses API tools of the assistant."""
     tools: list[dict] = []
-    if assistant.use_file_search and assistant.vector_store_id:
+    if assistant.knowledge_mode == Assistant.KnowledgeSearch.HOSTED and assistant.vector_store_id:
         tools.append(
             {
                 "type": "file_search",
@@ -102,6 +120,8 @@ def chat_tools(assistant: Assistant) -> list[dict]:
                 "max_num_results": FILE_SEARCH_RESULTS,
             }
         )
+    if _searches_with_gradcap(assistant, Assistant.KnowledgeSearch.TOOL):
+        tools.append(SEARCH_KNOWLEDGE.as_responses_tool())
     tools += [TOOLS[name].as_responses_tool() for name in assistant.function_tools if name in TOOLS]
     if assistant.use_code_interpreter and assistant.provider.kind in CODE_INTERPRETER_PROVIDERS:
         tools.append({"type": "code_interpreter", "container": {"type": "auto"}})
@@ -133,6 +153,7 @@ async def chat_stream(
     started = time.monotonic()
     rounds = _chat_completions_rounds if wire_api == Provider.WireApi.CHAT_COMPLETIONS else _responses_rounds
     try:
+        history = await _history_with_context(turn, assistant, history)
         async for event in rounds(
             client=client,
             assistant=assistant,
@@ -155,8 +176,93 @@ async def chat_stream(
         # openai.APIError itself: an error object inside a Chat Completions stream.
         yield _failed(turn, started, _("The assistant stopped because of an error at its provider."), exc)
     else:
+        for citation in _cite_passages(turn):
+            yield citation
         turn.total_ms = _ms_since(started)
         yield Completed(turn)
+
+
+def _cite_passages(turn: Turn) -> list[CitationAdded]:
+    """The passages of gradcap's search that the answer used, as its citations."""
+    if not turn.passages:
+        return []
+    cited = passages_cited(turn.text, turn.passages)
+    turn.citations += cited
+    return [
+        CitationAdded(
+            number=c["number"],
+            file_id=c["file_id"],
+            filename=c["filename"],
+            index=c["index"],
+            passage_id=c["passage_id"],
+            quote=c["quote"],
+        )
+        for c in cited
+    ]
+
+
+async def _knowledge_search(turn: Turn, assistant: Assistant, query: str) -> dict:
+    """Run gradcap's search; number its passages on from those the model has already seen."""
+    hits = await sync_to_async(released(passages_search))(assistant_id=assistant.pk, query=query)
+    numbers = {p["passage_id"]: p["n"] for p in turn.passages}
+    results = []
+    for hit in hits:
+        if hit.passage_id not in numbers:
+            numbers[hit.passage_id] = len(turn.passages) + 1
+            turn.passages.append(
+                {
+                    "n": numbers[hit.passage_id],
+                    "passage_id": hit.passage_id,
+                    "file_id": hit.file_id,
+                    "filename": hit.filename,
+                    "place": hit.place,
+                    "text": hit.text,
+                }
+            )
+        n = numbers[hit.passage_id]
+        turn.search_results.append(
+            {
+                "query": query,
+                "n": n,
+                "file_id": str(hit.file_id),
+                "filename": hit.filename,
+                "score": hit.score,
+                "place": hit.place,
+                "text": hit.text[:2000],
+                "passage_id": hit.passage_id,
+            }
+        )
+        results.append({"n": n, "file": hit.filename, "place": hit.place, "text": hit.text})
+    if not results:
+        return {"results": [], "note": "Nothing in the knowledge files matches; say so instead of guessing."}
+    return {"results": results}
+
+
+def _with_passages(question: str, passages: list[dict]) -> str:
+    """The question as sent in context mode: the passages first, numbered, then the question."""
+    lines = ["Passages from the course's knowledge files:", ""]
+    for passage in passages:
+        heading = f"[{passage['n']}] {passage['filename']}" + (f" — {passage['place']}" if passage["place"] else "")
+        lines += [heading, re.sub(r"\n\s*\n", "\n", passage["text"]), ""]  # a blank line ends a passage
+    lines += [
+        "Answer the question below from these passages where they help, and cite each passage you use "
+        "with its number, like [1].",
+        "",
+        f"Question: {question}",
+    ]
+    return "\n".join(lines)
+
+
+async def _history_with_context(turn: Turn, assistant: Assistant, history: list[dict]) -> list[dict]:
+    """Context mode: search with the last question and send the best passages along with it."""
+    if not _searches_with_gradcap(assistant, Assistant.KnowledgeSearch.CONTEXT) or not history:
+        return history
+    question = history[-1].get("content") or ""
+    await _knowledge_search(turn, assistant, question)
+    if not turn.passages:
+        return history
+    turn.question_sent = _with_passages(question, turn.passages)
+    return [*history[:-1], {**history[-1], "content": turn.question_sent}]
 
 
 async def _responses_rounds(
@@ -211,7 +317,9 @@ async def _responses_rounds(
         if not calls:
             return
         for call in calls:
-            called = _tool_called(turn, context, call_id=call.call_id, name=call.name, arguments=call.arguments)
+            called = await _tool_called(
+                turn, context, assistant, call_id=call.call_id, name=call.name, arguments=call.arguments
+            )
             yield called
             items.append(
                 {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments}
@@ -225,6 +333,8 @@ async def _chat_completions_rounds(
     """Chat Completions, which every OpenAI-compatible server speaks: function tools only (the
     hosted tools exist on the Responses API alone); tool calls come as deltas to put together."""
     tools = [TOOLS[name].as_chat_tool() for name in assistant.function_tools if name in TOOLS]
+    if _searches_with_gradcap(assistant, Assistant.KnowledgeSearch.TOOL):
+        tools.insert(0, SEARCH_KNOWLEDGE.as_chat_tool())
     messages: list[dict] = [{"role": "system", "content": assistant.instructions}] if assistant.instructions else []
     messages += chat_input(history)
     context = ToolContext(course=assistant.course)
@@ -289,14 +399,22 @@ async def _chat_completions_rounds(
             }
         )
         for call in ordered:
-            called = _tool_called(turn, context, call_id=call["id"], name=call["name"], arguments=call["arguments"])
+            called = await _tool_called(
+                turn, context, assistant, call_id=call["id"], name=call["name"], arguments=call["arguments"]
+            )
             yield called
             messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(called.output)})
 
 
-def _tool_called(turn: Turn, context: ToolContext, *, call_id: str, name: str, arguments: str) -> ToolCalled:
+async def _tool_called(
+    turn: Turn, context: ToolContext, assistant: Assistant, *, call_id: str, name: str, arguments: str
+) -> ToolCalled:
     """Run a function the model called, on our side, and note it in the turn."""
-    output = tool_run(name, context=context, arguments=_parse_arguments(arguments))
+    parsed = _parse_arguments(arguments)
+    if name == SEARCH_KNOWLEDGE.name and _searches_with_gradcap(assistant, Assistant.KnowledgeSearch.TOOL):
+        output = await _knowledge_search(turn, assistant, str(parsed.get("query") or ""))
+    else:
+        output = tool_run(name, context=context, arguments=parsed)
     turn.tool_calls.append({"call_id": call_id, "name": name, "arguments": arguments, "output": output})
     return ToolCalled(call_id=call_id, name=name, arguments=arguments, output=output)
 
@@ -314,6 +432,7 @@ def _ms_since(started: float) -> int:
 
 
 def _failed(turn: Turn, started: float, message: str, exc: Exception) -> Failed:
+    _cite_passages(turn)  # the partial answer keeps the citations it has
     turn.total_ms = _ms_since(started)
     return Failed(turn=turn, message=message, detail=f"{type(exc).__name__}: {exc}")
 

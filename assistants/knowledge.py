@@ -1,11 +1,14 @@
-"""Knowledge files: stored with Django's storage, pushed to the provider's files + the assistant's
-vector store in the background, removed there when deleted. Tasks may run more than once
-(at-least-once delivery), so every step checks what is already done."""
+"""Knowledge files: stored with Django's storage and indexed in gradcap's own search
+(assistants.passages) — small files while they upload, large ones by the worker with progress.
+An assistant that uses its provider's hosted file search also has them pushed to the provider's
+files + its vector store in the background, and removed there when deleted. Tasks may run more
+than once (at-least-once delivery), so every step checks what is already done."""
 
 import contextlib
 import logging
 
 import openai
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -16,35 +19,80 @@ from config.background import requeue_stalled
 from llm.clients import client_for
 
 from .models import Assistant, KnowledgeFile
+from .passages import file_index, file_unindex
 
 logger = logging.getLogger(__name__)
 
 
+@transaction.atomic
 def knowledge_file_add(*, assistant: Assistant, upload: UploadedFile, user: User | None) -> KnowledgeFile:
-    """Store an uploaded file and queue its push to the provider."""
+    """Store an uploaded file and index it: now when it is small (the file and its passages are
+    saved together), else by the worker. A file with the name of one the assistant has replaces it.
+    The worker pushes it to the provider when the assistant uses the provider's file search."""
+    replaced = list(
+        assistant.knowledge_files.filter(name=upload.name[:255]).exclude(status=KnowledgeFile.Status.DELETING)
+    )
     knowledge_file = KnowledgeFile.objects.create(
         assistant=assistant, file=upload, name=upload.name[:255], size=upload.size, uploaded_by=user
     )
+    for old in replaced:
+        knowledge_file_delete(knowledge_file=old)
+    if upload.size <= settings.KNOWLEDGE_INLINE_INDEX_BYTES:
+        if not _index(knowledge_file):
+            return knowledge_file
+        if assistant.knowledge_mode != Assistant.KnowledgeSearch.HOSTED:
+            _ready(knowledge_file)
+            return knowledge_file
     transaction.on_commit(lambda: async_task("assistants.tasks.knowledge_file_push", knowledge_file.pk))
     return knowledge_file
 
 
+@transaction.atomic
 def knowledge_file_delete(*, knowledge_file: KnowledgeFile) -> None:
-    """Hide the file at once; a task removes it at the provider, then here."""
+    """Take the file out of search at once (its passages go in this transaction); a task removes
+    it at the provider, then here."""
     knowledge_file.status = KnowledgeFile.Status.DELETING
     knowledge_file.save(update_fields=["status", "updated_at"])
+    file_unindex(knowledge_file=knowledge_file)
     transaction.on_commit(lambda: async_task("assistants.tasks.knowledge_file_remove", knowledge_file.pk))
 
 
+def _index(knowledge_file: KnowledgeFile, *, progress: bool = False) -> bool:
+    """Index the file in gradcap's search; a file that cannot be read is marked failed."""
+
+    def report(percent: int) -> None:
+        KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(index_progress=percent)
+
+    try:
+        file_index(knowledge_file=knowledge_file, on_progress=report if progress else None)
+    except Exception as exc:  # a broken PDF raises the reader's own errors: the curator must see why
+        logger.info("Could not index knowledge file %s: %s", knowledge_file.pk, exc)
+        _fail(knowledge_file, f"The file could not be read: {exc}")
+        return False
+    return True
+
+
+def _ready(knowledge_file: KnowledgeFile) -> None:
+    knowledge_file.status = KnowledgeFile.Status.READY
+    knowledge_file.error = ""
+    knowledge_file.save(update_fields=["status", "error", "updated_at"])
+
+
 def knowledge_files_reset(*, assistant: Assistant) -> None:
-    """After a provider change: the old vector store is not reachable any more; push every file again."""
+    """After a change of provider or of knowledge search: the old vector store is not reachable any
+    more. Files go to the new provider's store when it is the one searched; gradcap's own index
+    stays as it is (files that failed to index are tried again)."""
     assistant.vector_store_id = ""
     assistant.save(update_fields=["vector_store_id"])
-    files = list(assistant.knowledge_files.exclude(status=KnowledgeFile.Status.DELETING))
-    KnowledgeFile.objects.filter(pk__in=[f.pk for f in files]).update(
-        status=KnowledgeFile.Status.PENDING, provider_file_id="", error="", updated_at=timezone.now()
-    )
-    for knowledge_file in files:
+    files = assistant.knowledge_files.exclude(status=KnowledgeFile.Status.DELETING)
+    files.update(provider_file_id="", updated_at=timezone.now())
+    if assistant.knowledge_mode == Assistant.KnowledgeSearch.HOSTED:
+        again = list(files)
+    else:
+        again = list(files.filter(indexed_at__isnull=True))
+        files.filter(indexed_at__isnull=False).update(status=KnowledgeFile.Status.READY, error="")
+    KnowledgeFile.objects.filter(pk__in=[f.pk for f in again]).update(status=KnowledgeFile.Status.PENDING, error="")
+    for knowledge_file in again:
         transaction.on_commit(lambda pk=knowledge_file.pk: async_task("assistants.tasks.knowledge_file_push", pk))
 
 
@@ -85,12 +133,18 @@ def _fail(knowledge_file: KnowledgeFile, reason: str) -> None:
 
 
 def knowledge_file_push(*, knowledge_file_id: int, poll_seconds: float = 120) -> None:
-    """Upload the file to the provider and add it to the assistant's vector store."""
+    """Index the file if it is not yet, then, for an assistant that uses its provider's file
+    search, upload it to the provider and add it to the assistant's vector store."""
     knowledge_file = KnowledgeFile.objects.select_related("assistant__provider").filter(pk=knowledge_file_id).first()
     if knowledge_file is None or knowledge_file.status in (KnowledgeFile.Status.READY, KnowledgeFile.Status.DELETING):
         return
     knowledge_file.status = KnowledgeFile.Status.PROCESSING
     knowledge_file.save(update_fields=["status", "updated_at"])
+    if knowledge_file.indexed_at is None and not _index(knowledge_file, progress=True):
+        return
+    if knowledge_file.assistant.knowledge_mode != Assistant.KnowledgeSearch.HOSTED:
+        _ready(knowledge_file)
+        return
     client = client_for(knowledge_file.assistant.provider)
     try:
         vector_store_id = _ensure_vector_store(assistant_id=knowledge_file.assistant_id, client=client)
@@ -110,9 +164,7 @@ def knowledge_file_push(*, knowledge_file_id: int, poll_seconds: float = 120) ->
         _fail(knowledge_file, f"The provider could not be reached: {exc}")
         return
     if result.status == "completed":
-        knowledge_file.status = KnowledgeFile.Status.READY
-        knowledge_file.error = ""
-        knowledge_file.save(update_fields=["status", "error", "updated_at"])
+        _ready(knowledge_file)
     else:
         reason = result.last_error.message if result.last_error else f"status {result.status}"
         _fail(knowledge_file, reason)

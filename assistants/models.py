@@ -15,6 +15,12 @@ class Assistant(models.Model):
     """A course's assistant. Our database is the source of truth for its configuration, which is
     sent with every request (the provider keeps no assistant object)."""
 
+    class KnowledgeSearch(models.TextChoices):
+        AUTO = "", _("automatic: the provider's file search where it has one, else gradcap's")
+        TOOL = "tool", _("gradcap's search, as a tool the model calls")
+        CONTEXT = "context", _("gradcap's search, the best passages always sent with the question")
+        HOSTED = "hosted", _("the provider's hosted file search")
+
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assistants", verbose_name=_("course"))
     name = models.CharField(_("name"), max_length=100)
     instructions = models.TextField(_("instructions"), blank=True)
@@ -24,6 +30,20 @@ class Assistant(models.Model):
         _("temperature"), default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)]
     )
     use_file_search = models.BooleanField(_("search the knowledge files"), default=True)
+    knowledge_search = models.CharField(
+        _("knowledge search"),
+        max_length=16,
+        choices=KnowledgeSearch.choices,
+        default=KnowledgeSearch.AUTO,
+        blank=True,
+        help_text=_(
+            "gradcap's search works with every model and provider. Send the passages with the question for "
+            "models that cannot call tools. The provider's file search exists on OpenAI, Azure and the sandbox "
+            "(Responses API); elsewhere gradcap's search is used."
+        ),
+    )
+    # Kept by assistants.passages as files are indexed and deleted: a chat offers the search only then.
+    has_knowledge = models.BooleanField(default=False, editable=False)
     function_tools = models.JSONField(_("functions"), default=list, blank=True)
     use_code_interpreter = models.BooleanField(
         _("code interpreter"), default=False, help_text=_("Only for providers that support it.")
@@ -43,6 +63,19 @@ class Assistant(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("assistants:detail", args=[self.course.slug, self.pk])
+
+    @property
+    def knowledge_mode(self) -> str:
+        """How this assistant's knowledge reaches its model now: "", "tool", "context" or "hosted".
+        Its `provider` must be loaded."""
+        if not self.use_file_search:
+            return ""
+        hosted = self.provider.has_file_search
+        if self.knowledge_search == self.KnowledgeSearch.HOSTED or (
+            self.knowledge_search == self.KnowledgeSearch.AUTO and hosted
+        ):
+            return self.KnowledgeSearch.HOSTED if hosted else self.KnowledgeSearch.TOOL
+        return self.knowledge_search or self.KnowledgeSearch.TOOL
 
 
 class InstructionsVersion(models.Model):
@@ -85,6 +118,10 @@ class KnowledgeFile(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(_("error"), blank=True)
     provider_file_id = models.CharField(max_length=100, blank=True)
+    # gradcap's own index (assistants.passages): how far the worker got, and how many passages.
+    passage_count = models.PositiveIntegerField(_("passages"), default=0)
+    index_progress = models.PositiveSmallIntegerField(_("indexed (%)"), default=0)
+    indexed_at = models.DateTimeField(_("indexed"), null=True, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -103,6 +140,30 @@ class KnowledgeFile(models.Model):
     def is_settled(self) -> bool:
         """No more background work expected: the status page may stop polling."""
         return self.status in (self.Status.READY, self.Status.FAILED)
+
+
+class Passage(models.Model):
+    """A passage of a knowledge file in gradcap's own full-text index: SQLite FTS5 over `terms`
+    (stems, knowledge.terms), PostgreSQL's `russian` configuration over `text` (a generated
+    tsvector column with a GIN index); both made by migration 0005, kept by the database itself in
+    the same transaction as the row."""
+
+    knowledge_file = models.ForeignKey(KnowledgeFile, on_delete=models.CASCADE, related_name="passages")
+    assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="+")  # what search filters by
+    position = models.PositiveIntegerField(_("position"))
+    place = models.CharField(_("place"), max_length=200, blank=True)  # "p. 3", the heading above it
+    text = models.TextField(_("text"))
+    terms = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("passage")
+        verbose_name_plural = _("passages")
+        ordering = ["knowledge_file", "position"]
+        constraints = [models.UniqueConstraint(fields=["knowledge_file", "position"], name="unique_passage_position")]
+        indexes = [models.Index(fields=["assistant"], name="passage_assistant")]
+
+    def __str__(self) -> str:
+        return f"{self.knowledge_file_id}#{self.position}"
 
 
 class ApiKey(models.Model):

@@ -61,7 +61,7 @@ def assistant_update(*, assistant: Assistant, user: User | None, **fields) -> As
     assistant.save()
     if assistant.instructions != previous.instructions:
         _record_instructions(assistant=assistant, user=user)
-    if assistant.provider_id != previous.provider_id:
+    if assistant.provider_id != previous.provider_id or assistant.knowledge_mode != previous.knowledge_mode:
         knowledge_files_reset(assistant=assistant)
     return assistant
 

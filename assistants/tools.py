@@ -27,7 +27,7 @@ class Tool:
     label: Any  # lazy translation, shown to curators
     description: str  # for the model: English, precise
     parameters: dict
-    run: Callable[[ToolContext, dict], dict]
+    run: Callable[[ToolContext, dict], dict] | None  # None: the engine runs it (search_knowledge)
 
     def as_responses_tool(self) -> dict:
         return {
@@ -106,6 +106,37 @@ TOOLS: dict[str, Tool] = {
         ),
     )
 }
+
+
+# gradcap's own knowledge search (assistants.passages), offered by the engine where the assistant
+# searches its knowledge files with gradcap: not one of the functions curators choose. The engine
+# runs it itself (numbered passages, citations; in a thread, since it reads the database).
+SEARCH_KNOWLEDGE = Tool(
+    name="search_knowledge",
+    label=_("Search the knowledge files"),
+    description=(
+        "Search the course's knowledge files (lessons, handouts, rules) for passages about the learner's "
+        "question. Returns numbered passages with their file names. Answer from them, and cite each passage "
+        "you use with its number in square brackets, like [1]."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "query": {
+                "type": "string",
+                "description": "What to look for, in the learner's language: their question or its key words.",
+            }
+        },
+        "required": ["query"],
+        "additionalProperties": False,
+    },
+    run=None,
+)
+
+
+def tool_definition(name: str) -> Tool | None:
+    """A function the model may have called: a registered one or gradcap's knowledge search."""
+    return SEARCH_KNOWLEDGE if name == SEARCH_KNOWLEDGE.name else TOOLS.get(name)
 
 
 def tool_choices() -> list[tuple[str, Any]]:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from assistants.engine import Turn
 from assistants.models import ApiKey, Assistant
+from assistants.passages import hosted_citations_link
 
 from .counters import dialog_messages_recount
 from .models import Dialog, Message
@@ -108,8 +109,13 @@ def answer_record(*, answer: Message, turn: Turn, status: str, error: str = "", 
     answer.error = error
     answer.error_detail = error_detail[:2000]
     answer.citations = turn.citations
+    if any(not c.get("passage_id") for c in turn.citations) and answer.dialog.assistant_id:
+        answer.citations = hosted_citations_link(
+            assistant_id=answer.dialog.assistant_id, citations=turn.citations, search_results=turn.search_results
+        )
     answer.tool_calls = turn.tool_calls
     answer.search_results = turn.search_results
+    answer.question_sent = turn.question_sent
     answer.raw_events = turn.raw_events
     answer.model = turn.model or answer.model
     answer.wire_api = turn.wire_api

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from assistants.models import Assistant
-from assistants.tools import TOOLS
+from assistants.tools import tool_definition
 from courses.models import Course
 from llm.catalog import get_model
 
@@ -251,7 +251,7 @@ def dataset_check(dataset: Dataset) -> DatasetCheck:
 
 
 def _function_tool(name: str) -> dict | None:
-    tool = TOOLS.get(name)
+    tool = tool_definition(name)
     if tool is None:
         return None
     return {
@@ -269,7 +269,11 @@ def messages_from_dialog(dialog: Dialog, *, upto: Message | None = None) -> tupl
         recorded = recorded.filter(position__lte=upto.position)
     messages: list[dict] = []
     tool_names: dict[str, None] = {}
-    for message in recorded.only("role", "content", "tool_calls"):
+    for message in recorded.only("role", "content", "tool_calls", "question_sent"):
+        answered = message.role == Message.Role.ASSISTANT and messages and messages[-1]["role"] == Message.Role.USER
+        if answered and message.question_sent:
+            # The model got the question with gradcap's passages (context mode): so does the example.
+            messages[-1]["content"] = message.question_sent
         if message.role == Message.Role.ASSISTANT and message.tool_calls:
             calls = [call for call in message.tool_calls if call.get("call_id")]
             if calls:

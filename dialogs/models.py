@@ -88,6 +88,8 @@ class Message(models.Model):
     tool_calls = models.JSONField(_("tool calls"), default=list, blank=True)
     citations = models.JSONField(_("citations"), default=list, blank=True)
     search_results = models.JSONField(_("retrieved passages"), default=list, blank=True)
+    # gradcap's search in context mode: the question as the model got it, with the passages.
+    question_sent = models.TextField(_("question as sent, with passages"), blank=True)
     raw_events = models.JSONField(_("raw events"), default=list, blank=True)  # playground only
     model = models.CharField(_("model"), max_length=200, blank=True)
     wire_api = models.CharField(_("wire API"), max_length=32, choices=Provider.WireApi.choices, blank=True)
@@ -126,10 +128,19 @@ class Message(models.Model):
 
     @property
     def sources(self) -> list[dict]:
-        """The cited files as numbered footnotes, once each."""
+        """The cited files (or passages) as numbered footnotes, once each."""
         seen: dict[int, dict] = {}
         for citation in self.citations or []:
-            seen.setdefault(citation["number"], {"number": citation["number"], "filename": citation["filename"]})
+            seen.setdefault(
+                citation["number"],
+                {
+                    "number": citation["number"],
+                    "filename": citation["filename"],
+                    "place": citation.get("place", ""),
+                    "quote": citation.get("quote", ""),
+                    "passage_id": citation.get("passage_id"),
+                },
+            )
         return [seen[number] for number in sorted(seen)]
 
 

@@ -144,6 +144,14 @@ class Provider(models.Model):
         return model
 
     @property
+    def has_file_search(self) -> bool:
+        """The provider runs the hosted file_search tool over its vector stores (Responses API)."""
+        return (
+            self.kind in (self.Kind.OPENAI, self.Kind.AZURE, self.Kind.SANDBOX)
+            and self.effective_wire_api == self.WireApi.RESPONSES
+        )
+
+    @property
     def is_sandbox(self) -> bool:
         return self.kind == self.Kind.SANDBOX
 

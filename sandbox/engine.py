@@ -1,8 +1,12 @@
 """The sandbox's deterministic "models".
 
-- After a function call's output arrives, a model answers with that output.
+- After a function call's output arrives, a model answers with that output; numbered passages
+  from a search function it quotes, citing the best one as "[n]", as a model told to cite does.
 - When the input clearly asks for what a declared function does (its name's words, or several
-  words of its description), it calls the function with arguments that fit its schema.
+  words of its description), it calls the function with arguments that fit its schema. A base
+  model that is offered a search function (`search…` with a `query`) searches with the question.
+- Numbered passages sent with the question ("[1] file — place", then the passage) are quoted the
+  same way.
 - A fine-tuned model answers with the assistant turn of its nearest training example.
 - A base model quotes the best file_search passage (citing the file), or says plainly that it
   is the sandbox and found nothing.
@@ -225,7 +229,56 @@ def _describe_output(output: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _search_results(output: str) -> list[dict] | None:
+    """Passages returned by a search function: {"results": [{"n", "file", "text"}, ...]}."""
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return None
+    results = value.get("results") if isinstance(value, dict) else None
+    if not isinstance(results, list) or not all(isinstance(r, dict) and "text" in r for r in results):
+        return None
+    return results
+
+
+def _answer_from_passages(passages: list[dict], query: str) -> Answer:
+    """Quote the passage that best answers `query`, with its number, as a citing model would."""
+    if not passages:
+        return _fallback(query, searched=True)
+    hits = search.bm25_rank(query, [p["text"] for p in passages])
+    best = passages[hits[0].index if hits else 0]
+    quote = search.best_passage(best["text"], query)
+    return Answer(text=f'From {best.get("file", "the knowledge files")}: "{quote}" [{best.get("n", 1)}]')
+
+
+_PROMPT_PASSAGE = re.compile(r"^\[(\d+)\] ([^\n]+)\n(.+?)(?=\n\n)", re.MULTILINE | re.DOTALL)
+_PROMPT_QUESTION = re.compile(r"^Question: (.+)\Z", re.MULTILINE | re.DOTALL)
+
+
+def _passages_in_prompt(text: str) -> tuple[str, list[dict]] | None:
+    """Numbered passages sent before the question, and the question; None for a plain question."""
+    question = _PROMPT_QUESTION.search(text)
+    passages = [
+        {"n": int(n), "file": heading.split(" — ")[0], "text": body.strip()}
+        for n, heading, body in _PROMPT_PASSAGE.findall(text)
+    ]
+    if question is None or not passages:
+        return None
+    return question.group(1).strip(), passages
+
+
+def _search_function(functions: list[FunctionSpec]) -> FunctionSpec | None:
+    for function in functions:
+        properties = (function.parameters or {}).get("properties") or {}
+        if function.name.lower().startswith("search") and "query" in properties:
+            return function
+    return None
+
+
 def _answer_from_outputs(messages: list[dict], outputs: list[dict]) -> Answer:
+    found = [results for o in outputs if (results := _search_results(o.get("content") or "")) is not None]
+    if found:
+        return _answer_from_passages([p for results in found for p in results], _last_user_text(messages))
     names = {
         call["call_id"]: call["name"] for m in messages for call in m.get("tool_calls") or [] if call.get("call_id")
     }
@@ -284,9 +337,15 @@ def answer_for(
     if outputs:
         return _answer_from_outputs(messages, outputs)
     text = _last_user_text(messages)
+    prompted = _passages_in_prompt(text)
+    if prompted is not None and model.job is None:
+        return _answer_from_passages(prompted[1], prompted[0])
     function = _function_choose(list(functions), text, tool_choice)
     if function is not None:
         return Answer(function_name=function.name, arguments=function_arguments(function, text))
+    searcher = _search_function(list(functions)) if tool_choice != "none" else None
+    if searcher is not None and model.job is None:
+        return Answer(function_name=searcher.name, arguments=json.dumps({"query": text}, ensure_ascii=False))
     if model.job is not None:
         return _answer_from_training(model.job, text)
     if vector_store_ids:

@@ -1,100 +1,19 @@
-"""Text out of uploaded documents, token-window chunks, and BM25 ranking."""
+"""Token-window chunks and BM25 ranking for the sandbox's vector stores (the text comes out of
+the files through gradcap's own document reader, `knowledge.documents`)."""
 
-import io
-import json
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from html.parser import HTMLParser
-from pathlib import PurePath
 
+from knowledge.documents import UnsupportedFile, text_extract  # noqa: F401 -- the sandbox's file reader
+from knowledge.terms import STOPWORDS
 from llm.tokens import encoding
 
 DEFAULT_CHUNK_TOKENS = 800
 DEFAULT_OVERLAP_TOKENS = 400
-TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".csv", ".json", ".jsonl")
-HTML_SUFFIXES = (".html", ".htm")
-SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, *HTML_SUFFIXES, ".pdf", ".docx")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-# Words that match everything and tell nothing (English and Russian, the languages gradcap ships).
-STOPWORDS = frozenset(
-    # Written as prose (hence SIM905 is silenced): as a list literal this takes 180 lines.
-    "a an and are as at be but by can do does for from has have how i in is it its me my of on or our so that the "  # noqa: SIM905
-    "their them then there these this to was we what when where which who why will with you your "
-    "и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от меня "
-    "еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до вас нибудь опять уж вам ведь там "
-    "потом себя ничего ей может они тут где есть надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже "
-    "себе под будет ж тогда кто этот того потому этого какой совсем ним здесь этом один почти мой тем чтобы нее".split()
-)
-
-
-class UnsupportedFile(Exception):
-    pass
-
-
-class _TextOfHtml(HTMLParser):
-    """Visible text of an HTML page: script and style contents are not text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag, attrs) -> None:
-        if tag in ("script", "style"):
-            self._skipping += 1
-
-    def handle_endtag(self, tag) -> None:
-        if tag in ("script", "style") and self._skipping:
-            self._skipping -= 1
-        elif tag in ("p", "div", "li", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6"):
-            self.parts.append("\n")
-
-    def handle_data(self, data) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-def _html_text(raw: str) -> str:
-    parser = _TextOfHtml()
-    parser.feed(raw)
-    parser.close()
-    return re.sub(r"[ \t]+", " ", "".join(parser.parts))
-
-
-def _pdf_text(content: bytes) -> str:
-    from pypdf import PdfReader  # imported here: only PDF uploads need it
-
-    reader = PdfReader(io.BytesIO(content))
-    return "\n\n".join(page.extract_text() or "" for page in reader.pages)
-
-
-def _docx_text(content: bytes) -> str:
-    import docx  # python-docx, imported here: only Word uploads need it
-
-    return "\n".join(paragraph.text for paragraph in docx.Document(io.BytesIO(content)).paragraphs)
-
-
-def text_extract(*, filename: str, content: bytes) -> str:
-    """The text of an uploaded document, by its file name; UnsupportedFile for other kinds."""
-    suffix = PurePath(filename.lower()).suffix
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise UnsupportedFile(f"Files with extension '{suffix or filename}' are not supported for file search.")
-    if suffix == ".pdf":
-        return _pdf_text(content)
-    if suffix == ".docx":
-        return _docx_text(content)
-    raw = content.decode("utf-8", errors="replace")
-    if suffix in HTML_SUFFIXES:
-        return _html_text(raw)
-    if suffix == ".json":
-        try:  # pretty-printed, so that keys and values are separate words
-            return json.dumps(json.loads(raw), ensure_ascii=False, indent=1)
-        except ValueError:
-            return raw
-    return raw
 
 
 def text_chunk(

@@ -288,6 +288,9 @@ SANDBOX_FAULT_RETRY_AFTER_SECONDS = float(env("SANDBOX_FAULT_RETRY_AFTER_SECONDS
 # Knowledge files of assistants: what can be uploaded.
 KNOWLEDGE_FILE_MAX_BYTES = int(env("KNOWLEDGE_FILE_MAX_BYTES", str(20 * 1024 * 1024)))
 KNOWLEDGE_FILE_EXTENSIONS = ["txt", "md", "pdf", "docx", "csv", "html"]
+# Files up to this size are indexed while they upload (the file and its passages saved together);
+# larger ones by the worker, with progress.
+KNOWLEDGE_INLINE_INDEX_BYTES = int(env("KNOWLEDGE_INLINE_INDEX_BYTES", str(256 * 1024)))
 
 # Chat: the longest message a learner (or a bot builder) may send.
 CHAT_MESSAGE_MAX_CHARS = int(env("CHAT_MESSAGE_MAX_CHARS", "8000"))

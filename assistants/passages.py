@@ -1,0 +1,243 @@
+"""gradcap's own knowledge index: knowledge files as passages in our database, searched with the
+database's full-text search (SQLite FTS5 over Snowball stems, PostgreSQL's `russian`
+configuration, which stems English words too). It works for every model and provider; the
+engine offers it as the `search_knowledge` tool or sends its best passages with the question.
+
+A file's passages are searchable once it is indexed (`indexed_at`); deleting a file removes its
+passages in the same transaction, so it is never cited again.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from knowledge.documents import document_sections, passages_split
+from knowledge.terms import WORD, terms
+
+from .models import Assistant, KnowledgeFile, Passage
+
+SEARCH_RESULTS = 5
+INDEX_BATCH = 200
+QUOTE_CHARS = 300
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    passage_id: int
+    file_id: int
+    filename: str
+    place: str
+    text: str
+    score: float
+
+
+# Indexing ----------------------------------------------------------------------------------
+
+
+def file_index(*, knowledge_file: KnowledgeFile, on_progress: Callable[[int], None] | None = None) -> int:
+    """Cut the file into passages and index them, replacing what was indexed before.
+
+    Raises knowledge.documents.UnsupportedFile (or the reader's own error) for a file that cannot be
+    read; nothing is changed then. Inside a caller's transaction everything commits with it; the
+    worker (`on_progress` given) writes in batches and reports the share done, and the passages
+    become searchable with the last batch.
+    """
+    with knowledge_file.file.open("rb") as handle:
+        pieces = passages_split(document_sections(filename=knowledge_file.name, content=handle.read()))
+    with transaction.atomic():
+        Passage.objects.filter(knowledge_file=knowledge_file).delete()
+        KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(indexed_at=None, passage_count=0, index_progress=0)
+    rows = [
+        Passage(
+            knowledge_file=knowledge_file,
+            assistant_id=knowledge_file.assistant_id,
+            position=position,
+            place=piece.place[:200],
+            text=piece.text,
+            terms=" ".join(terms(piece.text)),
+        )
+        for position, piece in enumerate(pieces)
+    ]
+    for start in range(0, len(rows), INDEX_BATCH):
+        with transaction.atomic():
+            Passage.objects.bulk_create(rows[start : start + INDEX_BATCH])
+            done = min(len(rows), start + INDEX_BATCH)
+            last = done == len(rows)
+            KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(
+                passage_count=done,
+                index_progress=100 if last else done * 100 // len(rows),
+                indexed_at=timezone.now() if last else None,
+                updated_at=timezone.now(),
+            )
+        if on_progress is not None:
+            on_progress(done * 100 // len(rows))
+    if not rows:
+        KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(index_progress=100, indexed_at=timezone.now())
+    knowledge_file.refresh_from_db(fields=["passage_count", "index_progress", "indexed_at"])
+    assistant_knowledge_recount(knowledge_file.assistant_id)
+    return len(rows)
+
+
+def file_unindex(*, knowledge_file: KnowledgeFile) -> None:
+    """Take the file out of search now (in the caller's transaction)."""
+    Passage.objects.filter(knowledge_file=knowledge_file).delete()
+    KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(indexed_at=None, passage_count=0, index_progress=0)
+    assistant_knowledge_recount(knowledge_file.assistant_id)
+
+
+def assistant_knowledge_recount(assistant_id: int) -> None:
+    """`Assistant.has_knowledge`: whether any of its files is searchable."""
+    searchable = _searchable(Passage.objects.filter(assistant_id=OuterRef("pk")))
+    Assistant.objects.filter(pk=assistant_id).update(has_knowledge=Exists(searchable))
+
+
+def _searchable(passages):
+    return passages.filter(knowledge_file__indexed_at__isnull=False).exclude(
+        knowledge_file__status=KnowledgeFile.Status.DELETING
+    )
+
+
+# Searching ---------------------------------------------------------------------------------
+
+
+def passages_search(*, assistant_id: int, query: str, limit: int = SEARCH_RESULTS) -> list[PassageHit]:
+    """The assistant's passages that best answer `query`, best first, with their scores."""
+    ranked = _ranked_sqlite(assistant_id, query, limit) if connection.vendor == "sqlite" else None
+    if ranked is None:
+        ranked = _ranked_postgresql(assistant_id, query, limit)
+    if not ranked:
+        return []
+    passages = {
+        p.pk: p
+        for p in _searchable(Passage.objects.filter(pk__in=[pk for pk, _score in ranked])).select_related(
+            "knowledge_file"
+        )
+    }
+    return [
+        PassageHit(
+            passage_id=pk,
+            file_id=passages[pk].knowledge_file_id,
+            filename=passages[pk].knowledge_file.name,
+            place=passages[pk].place,
+            text=passages[pk].text,
+            score=round(score, 4),
+        )
+        for pk, score in ranked
+        if pk in passages
+    ]
+
+
+_SQLITE_SEARCH = """
+    SELECT p.id, -bm25(assistants_passage_fts) AS score
+    FROM assistants_passage_fts
+    JOIN assistants_passage p ON p.id = assistants_passage_fts.rowid
+    JOIN assistants_knowledgefile f ON f.id = p.knowledge_file_id
+    WHERE assistants_passage_fts MATCH %s AND p.assistant_id = %s
+      AND f.indexed_at IS NOT NULL AND f.status != 'deleting'
+    ORDER BY bm25(assistants_passage_fts) LIMIT %s
+"""
+
+
+def _ranked_sqlite(assistant_id: int, query: str, limit: int) -> list[tuple[int, float]]:
+    stems = list(dict.fromkeys(terms(query)))
+    if not stems:
+        return []
+    match = " OR ".join(f'"{stem}"' for stem in stems)  # stems are \w+ words: nothing to escape
+    with connection.cursor() as cursor:
+        cursor.execute(_SQLITE_SEARCH, [match, assistant_id, limit])
+        return [(pk, score) for pk, score in cursor.fetchall()]
+
+
+_POSTGRESQL_SEARCH = """
+    SELECT p.id, ts_rank_cd(p.search, q, 1) AS score
+    FROM assistants_passage p
+    JOIN assistants_knowledgefile f ON f.id = p.knowledge_file_id,
+         to_tsquery('russian', %s) q
+    WHERE p.search @@ q AND p.assistant_id = %s AND f.indexed_at IS NOT NULL AND f.status != 'deleting'
+    ORDER BY score DESC, p.id LIMIT %s
+"""
+
+
+def _ranked_postgresql(assistant_id: int, query: str, limit: int) -> list[tuple[int, float]]:
+    words = list(dict.fromkeys(WORD.findall(query.lower().replace("ё", "е"))))
+    if not terms(query):
+        return []
+    # Any of the words (the default is all of them); \w+ words hold no tsquery operators.
+    with connection.cursor() as cursor:
+        cursor.execute(_POSTGRESQL_SEARCH, [" | ".join(words), assistant_id, limit])
+        return [(pk, score) for pk, score in cursor.fetchall()]
+
+
+# Citations ---------------------------------------------------------------------------------
+
+
+def passages_cited(text: str, passages: list[dict]) -> list[dict]:
+    """The passages an answer used, as citations: those it marks with their number ("[2]"), or,
+    when it marks none, the one passage it clearly quotes (most shared words, a quarter of the
+    answer's). `passages` are the numbered results the model was given (`n`, `passage_id`, ...)."""
+    by_number = {p["n"]: p for p in passages}
+    citations: list[dict] = []
+    for match in _MARKER.finditer(text):
+        passage = by_number.get(int(match.group(1)))
+        if passage is not None:
+            citations.append(_citation(passage, index=match.end(), marked=True))
+    if citations or not passages or not text.strip():
+        return citations
+    answer = set(terms(text))
+    if not answer:
+        return []
+    shared = [(len(answer & set(terms(p["text"]))), -p["n"], p) for p in passages]
+    count, _n, best = max(shared, key=lambda s: (s[0], s[1]))
+    if count >= 3 and count * 4 >= len(answer):
+        return [_citation(best, index=len(text), marked=False)]
+    return []
+
+
+def _citation(passage: dict, *, index: int, marked: bool) -> dict:
+    quote = passage["text"] if len(passage["text"]) <= QUOTE_CHARS else passage["text"][: QUOTE_CHARS - 1] + "…"
+    return {
+        "number": passage["n"],
+        "file_id": str(passage["file_id"]),
+        "filename": passage["filename"],
+        "index": index,
+        "passage_id": passage["passage_id"],
+        "place": passage.get("place", ""),
+        "quote": quote,
+        "marked": marked,
+    }
+
+
+def hosted_citations_link(*, assistant_id: int, citations: list[dict], search_results: list[dict]) -> list[dict]:
+    """The provider's file_search citations name its file ids: link each to the passage of our
+    copy of the file that shares most words with what the provider retrieved from it."""
+    if not citations:
+        return citations
+    files = dict(
+        KnowledgeFile.objects.filter(
+            assistant_id=assistant_id, provider_file_id__in={c.get("file_id") for c in citations}
+        ).values_list("provider_file_id", "pk")
+    )
+    linked = []
+    for citation in citations:
+        file_pk = files.get(citation.get("file_id"))
+        if file_pk is None or citation.get("passage_id"):
+            linked.append(citation)
+            continue
+        retrieved = " ".join(r.get("text", "") for r in search_results if r.get("file_id") == citation["file_id"])
+        wanted = set(terms(retrieved))
+        candidates = _searchable(Passage.objects.filter(knowledge_file_id=file_pk))
+        best = max(
+            candidates.only("pk", "terms", "place", "text", "position"),
+            key=lambda p: (len(wanted & set(p.terms.split())), -p.position),
+            default=None,
+        )
+        if best is not None:
+            quote = best.text if len(best.text) <= QUOTE_CHARS else best.text[: QUOTE_CHARS - 1] + "…"
+            citation = {**citation, "passage_id": best.pk, "place": best.place, "quote": quote}
+        linked.append(citation)
+    return linked

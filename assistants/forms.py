@@ -28,6 +28,7 @@ class AssistantForm(forms.ModelForm):
             "model",
             "temperature",
             "use_file_search",
+            "knowledge_search",
             "function_tools",
             "use_code_interpreter",
         ]

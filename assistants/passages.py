@@ -96,6 +96,11 @@ def assistant_knowledge_recount(assistant_id: int) -> None:
     Assistant.objects.filter(pk=assistant_id).update(has_knowledge=Exists(searchable))
 
 
+def searchable_passages():
+    """Passages of files that are indexed and not being deleted: what search finds and citations show."""
+    return _searchable(Passage.objects.all())
+
+
 def _searchable(passages):
     return passages.filter(knowledge_file__indexed_at__isnull=False).exclude(
         knowledge_file__status=KnowledgeFile.Status.DELETING

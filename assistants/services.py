@@ -29,6 +29,7 @@ def assistant_create(
     instructions: str = "",
     temperature: float = 0.7,
     use_file_search: bool = True,
+    knowledge_search: str = Assistant.KnowledgeSearch.AUTO,
     function_tools: list[str] | None = None,
     use_code_interpreter: bool = False,
     user: User | None = None,
@@ -42,6 +43,7 @@ def assistant_create(
         instructions=instructions,
         temperature=temperature,
         use_file_search=use_file_search,
+        knowledge_search=knowledge_search,
         function_tools=function_tools or [],
         use_code_interpreter=use_code_interpreter,
     )
@@ -57,6 +59,8 @@ def assistant_update(*, assistant: Assistant, user: User | None, **fields) -> As
     previous = Assistant.objects.select_for_update().get(pk=assistant.pk)
     for name, value in fields.items():
         setattr(assistant, name, value)
+    # Kept by the knowledge services meanwhile: the copy being edited may be older.
+    assistant.has_knowledge, assistant.vector_store_id = previous.has_knowledge, previous.vector_store_id
     assistant.full_clean()
     assistant.save()
     if assistant.instructions != previous.instructions:

@@ -15,6 +15,7 @@ from . import services
 from .forms import ApiKeyForm, AssistantForm, KnowledgeFileForm
 from .knowledge import knowledge_file_add, knowledge_file_delete
 from .models import ApiKey, Assistant, KnowledgeFile
+from .passages import searchable_passages
 from .notices import assistant_notices
 from .selectors import instructions_history
 
@@ -167,3 +168,26 @@ def api_key_revoke(request: HttpRequest, slug: str, pk: int, key_pk: int) -> Htt
     services.api_key_revoke(api_key=api_key)
     messages.success(request, _("The key “%(name)s” is revoked.") % {"name": api_key.name})
     return redirect(f"{assistant.get_absolute_url()}#api-keys")
+
+
+@require_GET
+@login_required
+def passage_detail(request: HttpRequest, slug: str, passage_pk: int) -> HttpResponse:
+    """A cited passage, for every member of the course: where a citation's link leads."""
+    access = course_for_user(request.user, slug)
+    passages = searchable_passages().filter(assistant__course=access.course)
+    passage = get_object_or_404(passages.select_related("knowledge_file__assistant"), pk=passage_pk)
+    around = {
+        p.position: p
+        for p in searchable_passages().filter(
+            knowledge_file_id=passage.knowledge_file_id, position__in=[passage.position - 1, passage.position + 1]
+        )
+    }
+    context = {
+        "access": access,
+        "course": access.course,
+        "passage": passage,
+        "before": around.get(passage.position - 1),
+        "after": around.get(passage.position + 1),
+    }
+    return render(request, "assistants/passage.html", context)

@@ -15,8 +15,8 @@ from . import services
 from .forms import ApiKeyForm, AssistantForm, KnowledgeFileForm
 from .knowledge import knowledge_file_add, knowledge_file_delete
 from .models import ApiKey, Assistant, KnowledgeFile
-from .passages import searchable_passages
 from .notices import assistant_notices
+from .passages import searchable_passages
 from .selectors import instructions_history
 
 

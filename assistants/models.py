@@ -166,6 +166,22 @@ class Passage(models.Model):
         return f"{self.knowledge_file_id}#{self.position}"
 
 
+class PassageLexeme(models.Model):
+    """PostgreSQL: how many of an assistant's passages hold a word (from ts_stat, refreshed as files
+    are indexed and deleted), so that search ranks rare words above common ones; the empty word
+    counts the passages. SQLite's FTS5 keeps its own."""
+
+    assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="+")
+    lexeme = models.TextField()
+    ndoc = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assistant", "lexeme"], name="unique_passage_lexeme")]
+
+    def __str__(self) -> str:
+        return f"{self.lexeme}: {self.ndoc}"
+
+
 class ApiKey(models.Model):
     """A bot builder's key for the integration API. Only a hash is stored; the key is shown once."""
 

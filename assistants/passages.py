@@ -7,6 +7,7 @@ A file's passages are searchable once it is indexed (`indexed_at`); deleting a f
 passages in the same transaction, so it is never cited again.
 """
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from knowledge.documents import document_sections, passages_split
-from knowledge.terms import WORD, terms
+from knowledge.terms import terms
 
 from .models import Assistant, KnowledgeFile, Passage
 
@@ -80,6 +81,7 @@ def file_index(*, knowledge_file: KnowledgeFile, on_progress: Callable[[int], No
         KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(index_progress=100, indexed_at=timezone.now())
     knowledge_file.refresh_from_db(fields=["passage_count", "index_progress", "indexed_at"])
     assistant_knowledge_recount(knowledge_file.assistant_id)
+    index_statistics_refresh(knowledge_file.assistant_id)
     return len(rows)
 
 
@@ -88,6 +90,7 @@ def file_unindex(*, knowledge_file: KnowledgeFile) -> None:
     Passage.objects.filter(knowledge_file=knowledge_file).delete()
     KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(indexed_at=None, passage_count=0, index_progress=0)
     assistant_knowledge_recount(knowledge_file.assistant_id)
+    index_statistics_refresh(knowledge_file.assistant_id)
 
 
 def assistant_knowledge_recount(assistant_id: int) -> None:
@@ -137,14 +140,17 @@ def passages_search(*, assistant_id: int, query: str, limit: int = SEARCH_RESULT
     ]
 
 
+# FTS5 filters by the assistant itself (a column of the index that weighs nothing in bm25) and
+# ranks every match; the few best are then checked against their files (indexed, not deleting).
 _SQLITE_SEARCH = """
-    SELECT p.id, -bm25(assistants_passage_fts) AS score
-    FROM assistants_passage_fts
-    JOIN assistants_passage p ON p.id = assistants_passage_fts.rowid
+    SELECT p.id, -r.rank AS score
+    FROM (
+        SELECT rowid, rank FROM assistants_passage_fts WHERE assistants_passage_fts MATCH %s ORDER BY rank LIMIT %s
+    ) r
+    JOIN assistants_passage p ON p.id = r.rowid
     JOIN assistants_knowledgefile f ON f.id = p.knowledge_file_id
-    WHERE assistants_passage_fts MATCH %s AND p.assistant_id = %s
-      AND f.indexed_at IS NOT NULL AND f.status != 'deleting'
-    ORDER BY bm25(assistants_passage_fts) LIMIT %s
+    WHERE f.indexed_at IS NOT NULL AND f.status != 'deleting'
+    ORDER BY r.rank LIMIT %s
 """
 
 
@@ -152,29 +158,84 @@ def _ranked_sqlite(assistant_id: int, query: str, limit: int) -> list[tuple[int,
     stems = list(dict.fromkeys(terms(query)))
     if not stems:
         return []
-    match = " OR ".join(f'"{stem}"' for stem in stems)  # stems are \w+ words: nothing to escape
+    # Stems are \w+ words and the id a number: nothing to escape.
+    match = f'assistant_id : "{int(assistant_id)}" AND terms : (' + " OR ".join(f'"{stem}"' for stem in stems) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(_SQLITE_SEARCH, [match, assistant_id, limit])
+        cursor.execute(_SQLITE_SEARCH, [match, limit * 4 + 20, limit])
         return [(pk, score) for pk, score in cursor.fetchall()]
 
 
-_POSTGRESQL_SEARCH = """
-    SELECT p.id, ts_rank_cd(p.search, q, 1) AS score
-    FROM assistants_passage p
-    JOIN assistants_knowledgefile f ON f.id = p.knowledge_file_id,
-         to_tsquery('russian', %s) q
-    WHERE p.search @@ q AND p.assistant_id = %s AND f.indexed_at IS NOT NULL AND f.status != 'deleting'
-    ORDER BY score DESC, p.id LIMIT %s
+# PostgreSQL's ts_rank knows no inverse document frequency: a word in every passage would count as
+# much as the one word that matters. gradcap keeps each assistant's document frequencies
+# (PassageLexeme, from ts_stat, refreshed as files are indexed and deleted) and ranks
+# as BM25 does: the sum over the question's words of idf × ts_rank for that word alone (which grows
+# with the word's count and shrinks with the passage's length). Candidates are the passages with
+# one of the question's rarer words (in at most COMMON_SHARE of the passages), through the GIN
+# index; the common words still add to their scores.
+COMMON_SHARE = 0.1
+
+
+def index_statistics_refresh(assistant_id: int) -> None:
+    """PostgreSQL: recount the assistant's document frequencies (SQLite's FTS5 keeps its own)."""
+    if connection.vendor != "postgresql":
+        return
+    assistant_id = int(assistant_id)  # ts_stat takes its query as text
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LEXEME_LOCK, assistant_id])
+        cursor.execute("DELETE FROM assistants_passagelexeme WHERE assistant_id = %s", [assistant_id])
+        cursor.execute(
+            "INSERT INTO assistants_passagelexeme (assistant_id, lexeme, ndoc) "
+            "SELECT %s, word, ndoc FROM ts_stat(%s) "
+            "UNION ALL SELECT %s, '', count(*) FROM assistants_passage WHERE assistant_id = %s",
+            [
+                assistant_id,
+                f"SELECT search FROM assistants_passage WHERE assistant_id = {assistant_id}",  # noqa: S608 -- an int
+                assistant_id,
+                assistant_id,
+            ],
+        )
+
+
+LEXEME_LOCK = 0x6C6578  # advisory lock class of the statistics refresh ("lex")
+
+_POSTGRESQL_FREQUENCIES = """
+    SELECT lexeme, ndoc FROM assistants_passagelexeme
+    WHERE assistant_id = %s AND (lexeme = '' OR lexeme = ANY(tsvector_to_array(to_tsvector('russian', %s))))
 """
+_POSTGRESQL_SEARCH = """
+    WITH candidates AS MATERIALIZED (
+        SELECT p.id, p.search
+        FROM assistants_passage p
+        JOIN assistants_knowledgefile f ON f.id = p.knowledge_file_id
+        WHERE p.search @@ %s::tsquery AND p.assistant_id = %s AND f.indexed_at IS NOT NULL AND f.status != 'deleting'
+        ORDER BY ts_rank(p.search, %s::tsquery, 1) DESC LIMIT {shortlist}
+    )
+    SELECT id, {score} AS score FROM candidates p ORDER BY score DESC, id LIMIT %s
+"""
+SHORTLIST = 100  # passages scored in full: the best by the rare words alone
+
+
+def _lexeme_query(lexeme: str) -> str:
+    """A tsquery that matches the lexeme as it is (quoted: no parsing, no stemming again)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _ranked_postgresql(assistant_id: int, query: str, limit: int) -> list[tuple[int, float]]:
-    words = list(dict.fromkeys(WORD.findall(query.lower().replace("ё", "е"))))
-    if not terms(query):
-        return []
-    # Any of the words (the default is all of them); \w+ words hold no tsquery operators.
     with connection.cursor() as cursor:
-        cursor.execute(_POSTGRESQL_SEARCH, [" | ".join(words), assistant_id, limit])
+        cursor.execute(_POSTGRESQL_FREQUENCIES, [assistant_id, query])
+        frequencies = dict(cursor.fetchall())
+        total = frequencies.pop("", 0)
+        if not frequencies or not total:
+            return []
+        idf = {lexeme: math.log(1 + (total - df + 0.5) / (df + 0.5)) for lexeme, df in frequencies.items()}
+        lexemes = sorted(idf, key=lambda lexeme: (-idf[lexeme], lexeme))
+        rare = [lexeme for lexeme in lexemes if frequencies[lexeme] <= total * COMMON_SHARE] or lexemes[:2]
+        score = " + ".join(["%s * ts_rank(p.search, %s::tsquery, 1)"] * len(lexemes))
+        rare_query = " | ".join(map(_lexeme_query, rare))
+        arguments: list = [rare_query, assistant_id, rare_query]
+        arguments += [value for lexeme in lexemes for value in (idf[lexeme], _lexeme_query(lexeme))]
+        arguments.append(limit)
+        cursor.execute(_POSTGRESQL_SEARCH.format(score=score, shortlist=SHORTLIST), arguments)
         return [(pk, score) for pk, score in cursor.fetchall()]
 
 

@@ -7,16 +7,24 @@ from django.db import migrations, models
 # The full-text index, in the database's own terms. Both are kept by the database in the same
 # transaction as the rows: FTS5 by triggers, PostgreSQL by a generated column.
 SQLITE = [
+    # The assistant is a column of the index, so that a search filters by it inside FTS5; it
+    # weighs nothing in the ranking (bm25's weight 0).
     """CREATE VIRTUAL TABLE assistants_passage_fts USING fts5(
-        terms, content='assistants_passage', content_rowid='id', tokenize='unicode61 remove_diacritics 0')""",
+        terms, assistant_id, content='assistants_passage', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 0')""",
+    "INSERT INTO assistants_passage_fts(assistants_passage_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)')",
     """CREATE TRIGGER assistants_passage_fts_insert AFTER INSERT ON assistants_passage BEGIN
-        INSERT INTO assistants_passage_fts(rowid, terms) VALUES (new.id, new.terms); END""",
+        INSERT INTO assistants_passage_fts(rowid, terms, assistant_id) VALUES (new.id, new.terms, new.assistant_id);
+        END""",
     """CREATE TRIGGER assistants_passage_fts_delete AFTER DELETE ON assistants_passage BEGIN
-        INSERT INTO assistants_passage_fts(assistants_passage_fts, rowid, terms) VALUES ('delete', old.id, old.terms);
+        INSERT INTO assistants_passage_fts(assistants_passage_fts, rowid, terms, assistant_id)
+        VALUES ('delete', old.id, old.terms, old.assistant_id);
         END""",
     """CREATE TRIGGER assistants_passage_fts_update AFTER UPDATE ON assistants_passage BEGIN
-        INSERT INTO assistants_passage_fts(assistants_passage_fts, rowid, terms) VALUES ('delete', old.id, old.terms);
-        INSERT INTO assistants_passage_fts(rowid, terms) VALUES (new.id, new.terms); END""",
+        INSERT INTO assistants_passage_fts(assistants_passage_fts, rowid, terms, assistant_id)
+        VALUES ('delete', old.id, old.terms, old.assistant_id);
+        INSERT INTO assistants_passage_fts(rowid, terms, assistant_id) VALUES (new.id, new.terms, new.assistant_id);
+        END""",
 ]
 SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS assistants_passage_fts_update",
@@ -25,11 +33,16 @@ SQLITE_REVERSE = [
     "DROP TABLE IF EXISTS assistants_passage_fts",
 ]
 POSTGRESQL = [
+    # PostgreSQL's `russian` configuration: Russian stems, and English ones for Latin words.
     """ALTER TABLE assistants_passage ADD COLUMN search tsvector
         GENERATED ALWAYS AS (to_tsvector('russian'::regconfig, text)) STORED""",
     "CREATE INDEX assistants_passage_search ON assistants_passage USING gin (search)",
+
 ]
-POSTGRESQL_REVERSE = ["DROP INDEX IF EXISTS assistants_passage_search", "ALTER TABLE assistants_passage DROP COLUMN search"]
+POSTGRESQL_REVERSE = [
+    "DROP INDEX IF EXISTS assistants_passage_search",
+    "ALTER TABLE assistants_passage DROP COLUMN search",
+]
 
 
 def _run(statements_by_vendor):
@@ -96,6 +109,18 @@ class Migration(migrations.Migration):
                 'ordering': ['knowledge_file', 'position'],
                 'indexes': [models.Index(fields=['assistant'], name='passage_assistant')],
                 'constraints': [models.UniqueConstraint(fields=('knowledge_file', 'position'), name='unique_passage_position')],
+            },
+        ),
+        migrations.CreateModel(
+            name='PassageLexeme',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('lexeme', models.TextField()),
+                ('ndoc', models.PositiveIntegerField()),
+                ('assistant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='assistants.assistant')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('assistant', 'lexeme'), name='unique_passage_lexeme')],
             },
         ),
         migrations.RunPython(

@@ -217,3 +217,11 @@ def test_without_knowledge_files_no_search_is_offered(local_assistant):
     local_assistant.provider.base_url = "http://127.0.0.1:9/v1"
     assistant = _reloaded(local_assistant)
     assert assistant.knowledge_mode == Assistant.KnowledgeSearch.TOOL and not assistant.has_knowledge
+
+
+def test_a_rare_word_outranks_a_common_one(local_assistant):
+    common = "\n\n".join(f"# Ошибка {i}\n\nОшибка, ошибка и снова ошибка в строке {i}." for i in range(12))
+    _upload(local_assistant, "errors.md", common)
+    _upload(local_assistant, "recursion.md", "# Рекурсия\n\nОшибка RecursionError: превышена глубина рекурсии.")
+    hits = passages_search(assistant_id=local_assistant.pk, query="ошибка глубины рекурсии")
+    assert hits[0].filename == "recursion.md"

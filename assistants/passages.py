@@ -51,6 +51,7 @@ def file_index(*, knowledge_file: KnowledgeFile, on_progress: Callable[[int], No
     with knowledge_file.file.open("rb") as handle:
         pieces = passages_split(document_sections(filename=knowledge_file.name, content=handle.read()))
     with transaction.atomic():
+        _statistics_change(knowledge_file, -1)
         Passage.objects.filter(knowledge_file=knowledge_file).delete()
         KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(indexed_at=None, passage_count=0, index_progress=0)
     rows = [
@@ -80,17 +81,17 @@ def file_index(*, knowledge_file: KnowledgeFile, on_progress: Callable[[int], No
     if not rows:
         KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(index_progress=100, indexed_at=timezone.now())
     knowledge_file.refresh_from_db(fields=["passage_count", "index_progress", "indexed_at"])
+    _statistics_change(knowledge_file, +1)
     assistant_knowledge_recount(knowledge_file.assistant_id)
-    index_statistics_refresh(knowledge_file.assistant_id)
     return len(rows)
 
 
 def file_unindex(*, knowledge_file: KnowledgeFile) -> None:
     """Take the file out of search now (in the caller's transaction)."""
+    _statistics_change(knowledge_file, -1)
     Passage.objects.filter(knowledge_file=knowledge_file).delete()
     KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(indexed_at=None, passage_count=0, index_progress=0)
     assistant_knowledge_recount(knowledge_file.assistant_id)
-    index_statistics_refresh(knowledge_file.assistant_id)
 
 
 def assistant_knowledge_recount(assistant_id: int) -> None:
@@ -167,16 +168,51 @@ def _ranked_sqlite(assistant_id: int, query: str, limit: int) -> list[tuple[int,
 
 # PostgreSQL's ts_rank knows no inverse document frequency: a word in every passage would count as
 # much as the one word that matters. gradcap keeps each assistant's document frequencies
-# (PassageLexeme, from ts_stat, refreshed as files are indexed and deleted) and ranks
+# (PassageLexeme, from ts_stat, changed as files are indexed and deleted) and ranks
 # as BM25 does: the sum over the question's words of idf × ts_rank for that word alone (which grows
 # with the word's count and shrinks with the passage's length). Candidates are the passages with
 # one of the question's rarer words (in at most COMMON_SHARE of the passages), through the GIN
 # index; the common words still add to their scores.
 COMMON_SHARE = 0.1
+LEXEME_LOCK = 0x6C6578  # advisory lock class of the changes to the frequencies ("lex")
+
+
+_FILE_FREQUENCIES = """
+    SELECT word, ndoc FROM ts_stat(%s)
+    UNION ALL SELECT '', count(*) FROM assistants_passage WHERE knowledge_file_id = %s
+"""
+_STATISTICS_ADD = f"""
+    INSERT INTO assistants_passagelexeme (assistant_id, lexeme, ndoc)
+    SELECT %s, word, ndoc FROM ({_FILE_FREQUENCIES}) file
+    ON CONFLICT (assistant_id, lexeme) DO UPDATE SET ndoc = assistants_passagelexeme.ndoc + EXCLUDED.ndoc
+"""  # noqa: S608 -- made of constants
+_STATISTICS_SUBTRACT = f"""
+    UPDATE assistants_passagelexeme SET ndoc = assistants_passagelexeme.ndoc - file.ndoc
+    FROM ({_FILE_FREQUENCIES}) file (word, ndoc)
+    WHERE assistant_id = %s AND lexeme = file.word
+"""  # noqa: S608 -- made of constants
+
+
+def _statistics_change(knowledge_file: KnowledgeFile, sign: int) -> None:
+    """PostgreSQL: add (+1) or take away (-1) the file's passages in the assistant's document
+    frequencies, in the caller's transaction: a cost that grows with the file, not the assistant.
+    Changes of one assistant's frequencies take turns (an advisory lock until the commit)."""
+    if connection.vendor != "postgresql":
+        return
+    file_id, assistant_id = int(knowledge_file.pk), int(knowledge_file.assistant_id)
+    passages = f"SELECT search FROM assistants_passage WHERE knowledge_file_id = {file_id}"  # noqa: S608 -- an int
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LEXEME_LOCK, assistant_id])
+        if sign > 0:
+            cursor.execute(_STATISTICS_ADD, [assistant_id, passages, file_id])
+        else:
+            cursor.execute(_STATISTICS_SUBTRACT, [passages, file_id, assistant_id])
+            cursor.execute("DELETE FROM assistants_passagelexeme WHERE assistant_id = %s AND ndoc <= 0", [assistant_id])
 
 
 def index_statistics_refresh(assistant_id: int) -> None:
-    """PostgreSQL: recount the assistant's document frequencies (SQLite's FTS5 keeps its own)."""
+    """PostgreSQL: recount the assistant's document frequencies from scratch (after passages were
+    written without file_index, as the benchmark does; SQLite's FTS5 keeps its own)."""
     if connection.vendor != "postgresql":
         return
     assistant_id = int(assistant_id)  # ts_stat takes its query as text
@@ -195,8 +231,6 @@ def index_statistics_refresh(assistant_id: int) -> None:
             ],
         )
 
-
-LEXEME_LOCK = 0x6C6578  # advisory lock class of the statistics refresh ("lex")
 
 _POSTGRESQL_FREQUENCIES = """
     SELECT lexeme, ndoc FROM assistants_passagelexeme

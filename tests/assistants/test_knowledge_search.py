@@ -4,6 +4,7 @@ question), and cited — on both wire APIs, through the real SDK against the san
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
 from assistants import knowledge
 from assistants.engine import CitationAdded, Completed, ToolCalled, chat_stream
@@ -225,3 +226,24 @@ def test_a_rare_word_outranks_a_common_one(local_assistant):
     _upload(local_assistant, "recursion.md", "# Рекурсия\n\nОшибка RecursionError: превышена глубина рекурсии.")
     hits = passages_search(assistant_id=local_assistant.pk, query="ошибка глубины рекурсии")
     assert hits[0].filename == "recursion.md"
+
+
+def test_the_word_statistics_follow_the_files(local_assistant):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's FTS5 keeps its own statistics")
+    from assistants.models import PassageLexeme
+    from assistants.passages import index_statistics_refresh
+
+    def statistics() -> dict[str, int]:
+        return dict(PassageLexeme.objects.filter(assistant=local_assistant).values_list("lexeme", "ndoc"))
+
+    loops = _upload(local_assistant, "loops.md", LOOPS)
+    _upload(local_assistant, "functions-ru.md", RUSSIAN)
+    kept = statistics()
+    assert kept[""] == 4 and kept["loop"] == 2 and kept["функц"] == 1
+    index_statistics_refresh(local_assistant.pk)
+    assert statistics() == kept  # the changes add up to a recount
+    knowledge.knowledge_file_delete(knowledge_file=loops)
+    assert statistics()[""] == 2 and "loop" not in statistics()
+    index_statistics_refresh(local_assistant.pk)
+    assert statistics()[""] == 2 and "loop" not in statistics()

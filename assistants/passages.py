@@ -173,7 +173,7 @@ def _ranked_sqlite(assistant_id: int, query: str, limit: int) -> list[tuple[int,
 # with the word's count and shrinks with the passage's length). Candidates are the passages with
 # one of the question's rarer words (in at most COMMON_SHARE of the passages), through the GIN
 # index; the common words still add to their scores.
-COMMON_SHARE = 0.1
+COMMON_SHARE = 0.05
 LEXEME_LOCK = 0x6C6578  # advisory lock class of the changes to the frequencies ("lex")
 
 

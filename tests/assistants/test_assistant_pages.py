@@ -86,3 +86,29 @@ def test_it_shows_the_assistant_page_once_with_a_plain_title(client, course, cur
     assert "<title>Tutor · Python basics · gradcap</title>" in page
     assert page.count('id="api-keys"') == 1
     assert page.count('id="knowledge"') == 1
+
+
+def test_it_saves_the_knowledge_search_and_says_which_is_used(client, course, curator, provider, assistant):
+    client.force_login(curator)
+    page = client.get(assistant.get_absolute_url()).content.decode()
+    assert "Searched by Sandbox's file search." in page  # automatic: the sandbox has hosted search
+    client.post(
+        assistant.get_absolute_url(), _form(provider, instructions="Answer briefly.", knowledge_search="context")
+    )
+    assistant.refresh_from_db()
+    assert assistant.knowledge_search == "context"
+    page = client.get(assistant.get_absolute_url()).content.decode()
+    assert "Searched by gradcap; the best passages go with each question." in page
+
+
+def test_it_shows_how_far_the_worker_indexed_a_large_file(client, course, curator, assistant):
+    from assistants.models import KnowledgeFile
+
+    KnowledgeFile.objects.create(
+        assistant=assistant, name="book.pdf", file="knowledge/book.pdf", size=9_000_000, status="processing",
+        index_progress=40, passage_count=812,
+    )  # fmt: skip
+    client.force_login(curator)
+    page = client.get(f"/c/{course.slug}/assistants/{assistant.pk}/files/").content.decode()
+    assert '<progress max="100" value="40" aria-label="Indexing book.pdf">' in page
+    assert "indexed 40%" in page and 'hx-trigger="every 2s"' in page  # the page keeps polling

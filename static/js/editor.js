@@ -27,7 +27,8 @@ function showNotice(text) {
   box.scrollIntoView({ block: "nearest" });
 }
 
-// Click (or Enter on) a message's text: its editor opens in place of the text.
+// Click (or Enter or Space on) a message's text, a button named "Edit message n" whose description
+// is the text: its editor opens in place of the text.
 document.addEventListener("click", (event) => {
   const body = event.target.closest("[data-edit-open]");
   if (!body || event.target.closest("a")) return;
@@ -36,7 +37,7 @@ document.addEventListener("click", (event) => {
 });
 document.addEventListener("keydown", (event) => {
   const body = event.target.closest?.("[data-edit-open]");
-  if (body && event.key === "Enter") {
+  if (body && (event.key === "Enter" || event.key === " ")) {
     event.preventDefault();
     const details = editorOf(body);
     if (details) details.open = true;

@@ -45,7 +45,7 @@ def test_it_filters_dialogs_opens_one_and_graduates_it_into_the_editor(page, cou
 
     page.get_by_role("button", name="🎓 Add to dataset").click()
     expect(page).to_have_url(re.compile(r"/datasets/\d+/examples/\d+/$"))
-    bodies = page.get_by_title("Click to edit")  # the editor's message bodies
+    bodies = page.get_by_role("button", name=re.compile(r"^Edit message \d+$"))  # the editor's message texts
     expect(bodies.filter(has_text="What does range(5) give?")).to_be_visible()
     expect(bodies.filter(has_text="Yes, 1, 2, 3, 4 and 5.")).to_be_visible()
     example = Example.objects.get()
@@ -59,7 +59,7 @@ def test_it_graduates_at_a_turn_and_adds_dialogs_in_bulk(page, course, curator, 
     page.goto(f"/c/{course.slug}/dialogs/{bad.pk}/")
     page.get_by_role("button", name="🎓 Up to this answer").first.click()
     expect(page).to_have_url(re.compile(r"/examples/\d+/$"))
-    bodies = page.get_by_title("Click to edit")
+    bodies = page.get_by_role("button", name=re.compile(r"^Edit message \d+$"))
     expect(bodies.filter(has_text="It gives 1 to 5.")).to_be_visible()
     expect(bodies.filter(has_text="Are you sure?")).to_have_count(0)
 

@@ -58,7 +58,10 @@ def test_it_edits_a_message_in_place(page, curator, example):
     before = tokens(page)
 
     answer = page.locator("#message-1")
-    answer.locator(".message-body").click()
+    control = page.get_by_role("button", name="Edit message 2")  # announced as a button, with its text
+    expect(control).to_have_accessible_description("An ordered collection.")
+    control.focus()
+    control.press("Enter")
     textarea = answer.get_by_label("Text of message 2")
     expect(textarea).to_be_focused()
     textarea.fill("An ordered, mutable collection of items.")
@@ -78,7 +81,7 @@ def test_it_edits_a_message_in_place(page, curator, example):
         "An ordered, mutable collection of items.\nWritten with square brackets."
     )
 
-    # Esc puts the text back and saves nothing.
+    # A click on the text opens its editor too; Esc puts the text back and saves nothing.
     question = page.locator("#message-0")
     question.locator(".message-body").click()
     expect(question.get_by_label("Text of message 1")).to_be_focused()  # editor.js has placed the caret
@@ -147,14 +150,14 @@ def test_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_serv
         open_editor(first, example)
         open_editor(second, example)
 
-        first.locator("#message-1 .message-body").click()
+        first.get_by_role("button", name="Edit message 2").click()
         expect(first.get_by_label("Text of message 2")).to_be_focused()  # editor.js has placed the caret
 
         first.get_by_label("Text of message 2").fill("The first curator's answer.")
         first.get_by_label("Text of message 2").press("Enter")
         expect(first.locator("#message-1 .message-body")).to_have_text("The first curator's answer.")
 
-        second.locator("#message-1 .message-body").click()
+        second.get_by_role("button", name="Edit message 2").click()
         expect(second.get_by_label("Text of message 2")).to_be_focused()  # editor.js has placed the caret
 
         second.get_by_label("Text of message 2").fill("The second curator's answer.")
@@ -175,7 +178,7 @@ def test_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_serv
         assert stayed(second)
 
         # Now at the current version, the second curator's edit goes through.
-        second.locator("#message-1 .message-body").click()
+        second.get_by_role("button", name="Edit message 2").click()
         expect(second.get_by_label("Text of message 2")).to_be_focused()  # editor.js has placed the caret
         second.get_by_label("Text of message 2").fill("Agreed wording.")
         second.get_by_label("Text of message 2").press("Enter")

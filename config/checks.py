@@ -3,7 +3,7 @@ own dotted paths; gradcap runs subclasses of them (config.middleware). These che
 for the subclasses, and base settings silence Django's three in exchange."""
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 REQUIRED = {
@@ -34,3 +34,14 @@ def check_security_middleware(app_configs=None, **kwargs) -> list[Warning]:
         for check_id, (path, why) in REQUIRED.items()
         if not _installed(path)
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_demo_sign_in(app_configs=None, **kwargs) -> list[Error]:
+    if settings.DEMO_SIGN_IN:
+        return [
+            Error(
+                "DEMO_SIGN_IN shows the demo's passwords on the sign-in page: never in production.", id="gradcap.E001"
+            )
+        ]
+    return []

@@ -286,6 +286,8 @@ SANDBOX_FAULT_HANG_SECONDS = float(env("SANDBOX_FAULT_HANG_SECONDS", "120"))
 SANDBOX_FAULT_RETRY_AFTER_SECONDS = float(env("SANDBOX_FAULT_RETRY_AFTER_SECONDS", "1"))
 
 # Knowledge files of assistants: what can be uploaded.
+# The demo's sign-in page lists its accounts with a one-click sign-in (development settings only).
+DEMO_SIGN_IN = False
 KNOWLEDGE_FILE_MAX_BYTES = int(env("KNOWLEDGE_FILE_MAX_BYTES", str(20 * 1024 * 1024)))
 KNOWLEDGE_FILE_EXTENSIONS = ["txt", "md", "pdf", "docx", "csv", "html"]
 # Files up to this size are indexed while they upload (the file and its passages saved together);

@@ -53,3 +53,20 @@ def test_it_logs_out(page, learner):
     log_in(page, learner.email)
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
+
+
+def test_a_first_visitor_of_the_demo_signs_in_as_a_curator_with_one_click(page, settings, role_groups):
+    import io
+
+    from accounts import demo
+    from courses import demo as course_demo
+
+    settings.DEMO_SIGN_IN = True
+    demo.load(stdout=io.StringIO())
+    course_demo.load(stdout=io.StringIO())
+    page.goto("/")
+    expect(page.get_by_role("heading", name="The gradcap demo")).to_be_visible()
+    expect(page.get_by_text("gradcap trains a course's assistant on its own conversations")).to_be_visible()
+    page.get_by_role("button", name="Sign in as Katya Curator (curator)").click()
+    expect(page.get_by_role("heading", name="My courses")).to_be_visible()
+    expect(page.locator("[data-nav=role]")).to_contain_text("Curator")

@@ -143,7 +143,8 @@ async def chat_stream(
 ) -> AsyncIterator[Event]:
     """Answer the last user message of `history` ([{"role", "content"}, ...]).
 
-    `assistant` must come with its `provider` and `course` loaded (no queries happen here).
+    `assistant` must come with its `provider` and `course` loaded: the only query here is gradcap's
+    knowledge search, in a thread that gives its connection back at once.
     `model` overrides the assistant's model (the playground's model switch). The provider's wire
     API (Responses or Chat Completions) carries the request; the events and the turn are the same.
     """

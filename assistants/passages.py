@@ -51,9 +51,7 @@ def file_index(*, knowledge_file: KnowledgeFile, on_progress: Callable[[int], No
     with knowledge_file.file.open("rb") as handle:
         pieces = passages_split(document_sections(filename=knowledge_file.name, content=handle.read()))
     with transaction.atomic():
-        _statistics_change(knowledge_file, -1)
-        Passage.objects.filter(knowledge_file=knowledge_file).delete()
-        KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(indexed_at=None, passage_count=0, index_progress=0)
+        _passages_remove(knowledge_file)
     rows = [
         Passage(
             knowledge_file=knowledge_file,
@@ -76,22 +74,31 @@ def file_index(*, knowledge_file: KnowledgeFile, on_progress: Callable[[int], No
                 indexed_at=timezone.now() if last else None,
                 updated_at=timezone.now(),
             )
+            if last:  # searchable from now on: its words count in the statistics from now on
+                _statistics_change(knowledge_file, +1)
         if on_progress is not None:
             on_progress(done * 100 // len(rows))
     if not rows:
         KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(index_progress=100, indexed_at=timezone.now())
     knowledge_file.refresh_from_db(fields=["passage_count", "index_progress", "indexed_at"])
-    _statistics_change(knowledge_file, +1)
     assistant_knowledge_recount(knowledge_file.assistant_id)
     return len(rows)
 
 
 def file_unindex(*, knowledge_file: KnowledgeFile) -> None:
     """Take the file out of search now (in the caller's transaction)."""
-    _statistics_change(knowledge_file, -1)
+    _passages_remove(knowledge_file)
+    assistant_knowledge_recount(knowledge_file.assistant_id)
+
+
+def _passages_remove(knowledge_file: KnowledgeFile) -> None:
+    """The file's passages go, and with them its words from the statistics, if they were counted
+    (a file the worker was killed while indexing has passages that never were)."""
+    indexed = KnowledgeFile.objects.filter(pk=knowledge_file.pk, indexed_at__isnull=False).exists()
+    if indexed:
+        _statistics_change(knowledge_file, -1)
     Passage.objects.filter(knowledge_file=knowledge_file).delete()
     KnowledgeFile.objects.filter(pk=knowledge_file.pk).update(indexed_at=None, passage_count=0, index_progress=0)
-    assistant_knowledge_recount(knowledge_file.assistant_id)
 
 
 def assistant_knowledge_recount(assistant_id: int) -> None:

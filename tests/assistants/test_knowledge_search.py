@@ -228,7 +228,7 @@ def test_a_rare_word_outranks_a_common_one(local_assistant):
     assert hits[0].filename == "recursion.md"
 
 
-def test_the_word_statistics_follow_the_files(local_assistant):
+def test_the_word_statistics_follow_the_files(local_assistant, settings):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite's FTS5 keeps its own statistics")
     from assistants.models import PassageLexeme
@@ -247,3 +247,12 @@ def test_the_word_statistics_follow_the_files(local_assistant):
     assert statistics()[""] == 2 and "loop" not in statistics()
     index_statistics_refresh(local_assistant.pk)
     assert statistics()[""] == 2 and "loop" not in statistics()
+
+    # A worker killed while indexing leaves passages that were never counted: indexing again counts once.
+    settings.KNOWLEDGE_INLINE_INDEX_BYTES = 10
+    big = _upload(local_assistant, "big.md", LOOPS)
+    Passage.objects.create(knowledge_file=big, assistant=local_assistant, position=0, text="A for loop", terms="loop")
+    file_index(knowledge_file=big)  # the task again, after the worker died with one batch written
+    counted = statistics()
+    index_statistics_refresh(local_assistant.pk)
+    assert counted == statistics() and counted[""] == 4

@@ -139,7 +139,8 @@ async def api_message(request: HttpRequest, assistant_id: int) -> JsonResponse:
         "status": status,
         "reply": result.turn.text,
         "citations": [
-            {"number": c["number"], "filename": c["filename"], "file_id": c["file_id"]} for c in result.turn.citations
+            {"number": c["number"], "filename": c["filename"], "file_id": c["file_id"], "quote": c.get("quote", "")}
+            for c in result.turn.citations
         ],
         "model": result.turn.model,
         "usage": {"input_tokens": result.turn.input_tokens, "output_tokens": result.turn.output_tokens},
@@ -180,6 +181,11 @@ def openapi_description(*, server: str) -> dict:
                         "number": {"type": "integer"},
                         "filename": {"type": "string"},
                         "file_id": {"type": "string"},
+                        "quote": {
+                            "type": "string",
+                            "description": "The passage cited, from gradcap's knowledge search; empty where the "
+                            "provider's file search gave none.",
+                        },
                     },
                 },
             },

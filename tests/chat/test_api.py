@@ -148,3 +148,22 @@ def test_it_describes_itself_with_openapi(http):
     spec = http.get("/api/v1/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/assistants/{assistant_id}/messages" in spec["paths"]
+
+
+def test_it_returns_gradcaps_citations_with_their_quotes(http, served_tutor, key, curator):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from assistants import knowledge
+    from assistants.services import assistant_update
+
+    knowledge.knowledge_file_add(
+        assistant=served_tutor,
+        upload=SimpleUploadedFile("loops.md", b"# While loops\n\nA while loop repeats while its condition holds."),
+        user=curator,
+    )
+    served_tutor.refresh_from_db()
+    assistant_update(assistant=served_tutor, user=curator, knowledge_search="tool")
+    data = _post(http, served_tutor, key, {"message": "How does a while loop work?"}).json()
+    assert [(c["filename"], c["number"]) for c in data["citations"]] == [("loops.md", 1)]
+    assert "repeats while its condition holds" in data["citations"][0]["quote"]
+    assert "[1]" in data["reply"]

@@ -26,9 +26,32 @@ function replaceWithHtml(article, html) {
   return fresh;
 }
 
+// Server-Sent Events read with fetch: unlike EventSource, the request ends as the server ends it,
+// so a finished answer is a completed request, not an aborted one (and nothing reconnects).
+async function* serverEvents(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end = buffer.indexOf("\n\n");
+    while (end >= 0) {
+      const lines = buffer.slice(0, end).split("\n");
+      buffer = buffer.slice(end + 2);
+      const name = lines.find((line) => line.startsWith("event: "))?.slice(7) || "message";
+      const data = lines.filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)).join("\n");
+      yield { name, data };
+      end = buffer.indexOf("\n\n");
+    }
+  }
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 function stream(article) {
   const body = article.querySelector(".msg-body");
-  const source = new EventSource(article.dataset.streamUrl);
+  const controller = new AbortController();
   let paragraph = null;
   let finished = false;
 
@@ -36,7 +59,7 @@ function stream(article) {
   if (stopButton) {
     stopButton.addEventListener("click", async () => {
       finished = true;
-      source.close();
+      controller.abort();
       const form = document.querySelector("form[data-ask]");
       await fetch(article.dataset.stopUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken(form) } });
       article.classList.add("status-stopped");
@@ -48,25 +71,39 @@ function stream(article) {
     });
   }
 
-  source.addEventListener("delta", (event) => {
-    if (!paragraph) {
-      body.replaceChildren();
-      paragraph = document.createElement("p");
-      paragraph.className = "streaming";
-      body.append(paragraph);
+  function show(event) {
+    if (event.name === "delta") {
+      if (!paragraph) {
+        body.replaceChildren();
+        paragraph = document.createElement("p");
+        paragraph.className = "streaming";
+        body.append(paragraph);
+      }
+      paragraph.textContent += JSON.parse(event.data).text;
+    } else if (event.name === "done") {
+      finished = true;
+      const fresh = replaceWithHtml(article, JSON.parse(event.data).html);
+      if (fresh.dataset.streamUrl) setTimeout(() => stream(fresh), 1000); // still being written elsewhere
     }
-    paragraph.textContent += JSON.parse(event.data).text;
-  });
-  source.addEventListener("done", (event) => {
-    finished = true;
-    source.close();
-    const fresh = replaceWithHtml(article, JSON.parse(event.data).html);
-    if (fresh.dataset.streamUrl) setTimeout(() => stream(fresh), 1000); // still being written elsewhere
-  });
-  source.addEventListener("error", () => {
-    // The browser would reconnect; the server answers a finished message with "done" at once.
-    if (finished) source.close();
-  });
+  }
+
+  (async () => {
+    // A dropped connection is tried again, as EventSource would: the server answers a finished
+    // message with "done" at once.
+    for (let attempt = 0; attempt < 5 && !finished; attempt += 1) {
+      try {
+        const response = await fetch(article.dataset.streamUrl, {
+          headers: { Accept: "text/event-stream" },
+          signal: controller.signal,
+        });
+        if (!response.ok) return;
+        for await (const event of serverEvents(response)) show(event);
+      } catch (error) {
+        if (finished || controller.signal.aborted) return;
+      }
+      if (!finished) await pause(1000);
+    }
+  })();
 }
 
 async function ask(form) {

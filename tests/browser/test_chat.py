@@ -35,6 +35,10 @@ def _ask(page, text: str) -> None:
 
 def test_it_streams_an_answer_with_a_citation_and_records_a_thumbs_up(asgi_page, course, learner, tutor):
     page = asgi_page
+    # The answer's stream must end as a completed request, not one the browser aborted (net::ERR_ABORTED).
+    failed, finished = [], []
+    page.on("requestfailed", lambda request: failed.append((request.url, request.failure)))
+    page.on("requestfinished", lambda request: finished.append(request.url))
     log_in(page, learner.email)
     page.get_by_role("link", name="Chat with the assistant").click()
     _ask(page, "How does a while loop work?")
@@ -48,6 +52,8 @@ def test_it_streams_an_answer_with_a_citation_and_records_a_thumbs_up(asgi_page,
     answer.get_by_role("button", name="👍").click()
     expect(answer.get_by_role("button", name="👍")).to_have_attribute("aria-pressed", "true")
     assert Message.objects.get(role="assistant").feedback == 1
+    assert failed == []
+    assert [url for url in finished if url.endswith("/stream/")]
 
 
 def test_it_edits_a_question_and_regenerates(asgi_page, course, learner, tutor):

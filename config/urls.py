@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts.views import admin_login
 from dialogs import api
@@ -17,6 +19,8 @@ urlpatterns = [
     path("api/v1/assistants/<int:assistant_id>/messages", api.api_message, name="api_message"),
     path("api/v1/openapi.json", api.api_openapi, name="api_openapi"),
     path("", include("courses.urls")),
+    # Browsers ask for /favicon.ico on pages without an icon link (the admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -1,11 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from accounts.views import admin_login
 from dialogs import api
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico on pages without an icon link (the admin's). The icon's URL is
+    looked up per request: production's manifest exists only once collectstatic has run."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 urlpatterns = [
     # Before the admin's own: its login form is not throttled, the product's sign-in page is.
@@ -19,8 +26,7 @@ urlpatterns = [
     path("api/v1/assistants/<int:assistant_id>/messages", api.api_message, name="api_message"),
     path("api/v1/openapi.json", api.api_openapi, name="api_openapi"),
     path("", include("courses.urls")),
-    # Browsers ask for /favicon.ico on pages without an icon link (the admin's).
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
 ]
 
 if settings.SANDBOX_ENABLED:

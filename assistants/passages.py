@@ -123,17 +123,11 @@ def _searchable(passages):
 
 def passages_search(*, assistant_id: int, query: str, limit: int = SEARCH_RESULTS) -> list[PassageHit]:
     """The assistant's passages that best answer `query`, best first, with their scores."""
-    ranked = _ranked_sqlite(assistant_id, query, limit) if connection.vendor == "sqlite" else None
-    if ranked is None:
-        ranked = _ranked_postgresql(assistant_id, query, limit)
+    rank = _ranked_sqlite if connection.vendor == "sqlite" else _ranked_postgresql
+    ranked = rank(assistant_id, query, limit)  # of searchable files only
     if not ranked:
         return []
-    passages = {
-        p.pk: p
-        for p in _searchable(Passage.objects.filter(pk__in=[pk for pk, _score in ranked])).select_related(
-            "knowledge_file"
-        )
-    }
+    passages = Passage.objects.select_related("knowledge_file").in_bulk([pk for pk, _score in ranked])
     return [
         PassageHit(
             passage_id=pk,
@@ -306,7 +300,6 @@ def passages_cited(text: str, passages: list[dict]) -> list[dict]:
 
 
 def _citation(passage: dict, *, index: int, marked: bool) -> dict:
-    quote = passage["text"] if len(passage["text"]) <= QUOTE_CHARS else passage["text"][: QUOTE_CHARS - 1] + "…"
     return {
         "number": passage["n"],
         "file_id": str(passage["file_id"]),
@@ -314,9 +307,13 @@ def _citation(passage: dict, *, index: int, marked: bool) -> dict:
         "index": index,
         "passage_id": passage["passage_id"],
         "place": passage.get("place", ""),
-        "quote": quote,
+        "quote": _quote(passage["text"]),
         "marked": marked,
     }
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
 
 
 def hosted_citations_link(*, assistant_id: int, citations: list[dict], search_results: list[dict]) -> list[dict]:
@@ -344,7 +341,6 @@ def hosted_citations_link(*, assistant_id: int, citations: list[dict], search_re
             default=None,
         )
         if best is not None:
-            quote = best.text if len(best.text) <= QUOTE_CHARS else best.text[: QUOTE_CHARS - 1] + "…"
-            citation = {**citation, "passage_id": best.pk, "place": best.place, "quote": quote}
+            citation = {**citation, "passage_id": best.pk, "place": best.place, "quote": _quote(best.text)}
         linked.append(citation)
     return linked

@@ -6,7 +6,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from knowledge.documents import UnsupportedFile, text_extract  # noqa: F401 -- the sandbox's file reader
 from knowledge.terms import STOPWORDS
 from llm.tokens import encoding
 

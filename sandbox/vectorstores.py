@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Sum
 
+from knowledge.documents import UnsupportedFile, text_extract
+
 from . import search
 from .errors import invalid, not_found
 from .files import file_get
@@ -62,8 +64,8 @@ def store_file_add(*, store: VectorStore, file_id: str, attributes=None, chunkin
         vector_store=store, file=file, attributes=attributes, chunking_strategy=strategy, status="completed"
     )
     try:
-        text = search.text_extract(filename=file.filename, content=bytes(file.content))
-    except search.UnsupportedFile as error:
+        text = text_extract(filename=file.filename, content=bytes(file.content))
+    except UnsupportedFile as error:
         store_file.status, store_file.last_error = "failed", {"code": "unsupported_file", "message": str(error)}
         text = ""
     except Exception as error:  # a broken PDF or Word file: reported on the file, as OpenAI does

@@ -6,12 +6,11 @@ cited again."""
 import re
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from assistants.services import assistant_create
-from llm.models import Provider
 from tests.browser.conftest import log_in
+from tests.fixtures.sandbox import sandbox_as_model_server
 
 LESSON = b"""# While loops
 
@@ -27,15 +26,7 @@ QUESTION = "How does a while loop work?"
 @pytest.fixture
 def local_tutor(asgi_server, course, curator):
     """A tutor on a model server of the school's own, with no vector stores (the sandbox plays it)."""
-    provider = Provider(
-        name="Our model server",
-        kind=Provider.Kind.SELF_HOSTED,
-        base_url=f"{asgi_server.url}/sandbox/v1/",
-        timeout_seconds=10,
-        max_retries=0,
-    )
-    provider.set_api_key(settings.SANDBOX_API_KEY)
-    provider.save()
+    provider = sandbox_as_model_server(asgi_server)
     return assistant_create(
         course=course, name="Tutor", provider=provider, model="gpt-4.1-mini-2025-04-14", user=curator
     )

@@ -5,15 +5,14 @@ passage a citation links to."""
 import json
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from assistants import knowledge
 from assistants.models import Assistant, Passage
 from assistants.services import assistant_update
 from dialogs.models import Example, Message
-from llm.models import Provider
 from tests.chat.test_stream import _ask, _events, _http, _stream_url
+from tests.fixtures.sandbox import sandbox_as_model_server
 
 LESSON = """# While loops
 
@@ -46,20 +45,6 @@ def _chat(client, asgi_server, course, learner, question=QUESTION) -> Message:
     return answer
 
 
-def _self_hosted(asgi_server) -> Provider:
-    """A model server of the school's own (played by the sandbox's Chat Completions): no vector stores."""
-    provider = Provider(
-        name="Our GPU server",
-        kind=Provider.Kind.SELF_HOSTED,
-        base_url=f"{asgi_server.url}/sandbox/v1/",
-        timeout_seconds=5,
-        max_retries=0,
-    )
-    provider.set_api_key(settings.SANDBOX_API_KEY)
-    provider.save()
-    return provider
-
-
 def test_the_assistant_keeps_its_knowledge_and_citations_on_a_self_hosted_model(
     client, course, learner, curator, taught_tutor, asgi_server
 ):
@@ -68,7 +53,7 @@ def test_the_assistant_keeps_its_knowledge_and_citations_on_a_self_hosted_model(
     passage = Passage.objects.get(knowledge_file__assistant=taught_tutor)
     assert [(c["filename"], c["passage_id"]) for c in hosted.citations] == [("loops.md", passage.pk)]
 
-    assistant_update(assistant=taught_tutor, user=curator, provider=_self_hosted(asgi_server))  # what ▶ does
+    assistant_update(assistant=taught_tutor, user=curator, provider=sandbox_as_model_server(asgi_server))  # what ▶ does
     answer = _chat(client, asgi_server, course, learner)
     assert answer.wire_api == "chat_completions"
     assert [call["name"] for call in answer.tool_calls] == ["search_knowledge"]
@@ -88,7 +73,7 @@ def test_the_assistant_keeps_its_knowledge_and_citations_on_a_self_hosted_model(
 def test_graduating_the_answer_keeps_the_search_call_and_its_passages(
     client, course, learner, curator, taught_tutor, asgi_server
 ):
-    assistant_update(assistant=taught_tutor, user=curator, provider=_self_hosted(asgi_server))
+    assistant_update(assistant=taught_tutor, user=curator, provider=sandbox_as_model_server(asgi_server))
     answer = _chat(client, asgi_server, course, learner)
     client.force_login(curator)
     response = client.post(f"/c/{course.slug}/dialogs/{answer.dialog_id}/graduate/", {"upto": answer.pk})
@@ -120,7 +105,7 @@ def test_in_context_mode_the_example_has_the_question_as_sent(
     assistant_update(
         assistant=taught_tutor,
         user=curator,
-        provider=_self_hosted(asgi_server),
+        provider=sandbox_as_model_server(asgi_server),
         knowledge_search=Assistant.KnowledgeSearch.CONTEXT,
     )
     answer = _chat(client, asgi_server, course, learner)

@@ -16,6 +16,7 @@ still failing becomes a `Failed` event with a message for the learner, and the t
 is in it, so the caller can keep the partial answer.
 """
 
+import contextlib
 import json
 import re
 import time
@@ -24,13 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openai
-from asgiref.sync import sync_to_async
 from django.utils.translation import gettext as _
 
 from llm.clients import async_client_for
-from llm.db import released
+from llm.db import database
 from llm.models import Provider
 from llm.serving import adapter_reload
+from llm.sse import stream_events
 
 from .models import Assistant
 from .passages import passages_cited, passages_search
@@ -204,7 +205,7 @@ def _cite_passages(turn: Turn) -> list[CitationAdded]:
 
 async def _knowledge_search(turn: Turn, assistant: Assistant, query: str) -> dict:
     """Run gradcap's search; number its passages on from those the model has already seen."""
-    hits = await sync_to_async(released(passages_search))(assistant_id=assistant.pk, query=query)
+    hits = await database(passages_search, assistant_id=assistant.pk, query=query)
     numbers = {p["passage_id"]: p["n"] for p in turn.passages}
     results = []
     for hit in hits:
@@ -287,45 +288,44 @@ async def _responses_rounds(
 
     for _round in range(MAX_TOOL_ROUNDS):
         calls = []
-        stream = await client.responses.create(input=items, stream=True, **request)
-        async for event in stream:
-            if keep_raw_events and len(turn.raw_events) < MAX_RAW_EVENTS:
-                turn.raw_events.append(event.model_dump(mode="json", exclude_none=True))
-            kind = event.type
-            if kind == "response.output_text.delta":
-                if turn.first_token_ms is None:
-                    turn.first_token_ms = _ms_since(started)
-                turn.text += event.delta
-                yield TextDelta(event.delta)
-            elif kind == "response.output_text.annotation.added":
-                citation = _citation(event.annotation, files_numbered, offset=len(turn.text))
-                if citation is not None:
-                    turn.citations.append(citation.__dict__)
-                    yield citation
-            elif kind == "response.output_item.done":
-                if event.item.type == "function_call":
-                    calls.append(event.item)
-                elif event.item.type == "file_search_call":
-                    turn.search_results += [_search_result(r) for r in (event.item.results or [])]
-            elif kind == "response.completed":
-                _add_usage(turn, event.response)
-            elif kind in ("response.failed", "error"):
-                raise _StreamFailed(_stream_error(event))
-            elif kind == "response.incomplete":
-                _add_usage(turn, event.response)
-                reason = getattr(event.response.incomplete_details, "reason", None) or "incomplete"
-                raise _StreamFailed(f"The answer was cut short ({reason}).")
+        async with client.responses.with_streaming_response.create(input=items, stream=True, **request) as response:
+            async for event in stream_events(response):
+                if keep_raw_events and len(turn.raw_events) < MAX_RAW_EVENTS:
+                    turn.raw_events.append(event)
+                kind = event.get("type")
+                if kind == "response.output_text.delta":
+                    if turn.first_token_ms is None:
+                        turn.first_token_ms = _ms_since(started)
+                    delta = event.get("delta") or ""
+                    turn.text += delta
+                    yield TextDelta(delta)
+                elif kind == "response.output_text.annotation.added":
+                    citation = _citation(event.get("annotation") or {}, files_numbered, offset=len(turn.text))
+                    if citation is not None:
+                        turn.citations.append(citation.__dict__)
+                        yield citation
+                elif kind == "response.output_item.done":
+                    item = event.get("item") or {}
+                    if item.get("type") == "function_call":
+                        calls.append(item)
+                    elif item.get("type") == "file_search_call":
+                        turn.search_results += [_search_result(r) for r in (item.get("results") or [])]
+                elif kind == "response.completed":
+                    _add_usage(turn, event.get("response") or {})
+                elif kind in ("response.failed", "error"):
+                    raise _StreamFailed(_stream_error(event))
+                elif kind == "response.incomplete":
+                    _add_usage(turn, event.get("response") or {})
+                    details = (event.get("response") or {}).get("incomplete_details") or {}
+                    raise _StreamFailed(f"The answer was cut short ({details.get('reason') or 'incomplete'}).")
         if not calls:
             return
         for call in calls:
-            called = await _tool_called(
-                turn, context, assistant, call_id=call.call_id, name=call.name, arguments=call.arguments
-            )
+            call_id, name, arguments = call.get("call_id", ""), call.get("name", ""), call.get("arguments") or ""
+            called = await _tool_called(turn, context, assistant, call_id=call_id, name=name, arguments=arguments)
             yield called
-            items.append(
-                {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments}
-            )
-            items.append({"type": "function_call_output", "call_id": call.call_id, "output": json.dumps(called.output)})
+            items.append({"type": "function_call", "call_id": call_id, "name": name, "arguments": arguments})
+            items.append({"type": "function_call_output", "call_id": call_id, "output": json.dumps(called.output)})
 
 
 async def _chat_completions_rounds(
@@ -352,38 +352,45 @@ async def _chat_completions_rounds(
         calls: dict[int, dict] = {}
         text = ""
         finish_reason = None
-        try:
-            stream = await client.chat.completions.create(messages=messages, stream=True, **request)
-        except openai.NotFoundError:
-            # A vLLM server that restarted has forgotten the adapters ▶ registered: once more, then ask again.
-            if not await sync_to_async(adapter_reload)(provider=assistant.provider, model=model):
-                raise
-            stream = await client.chat.completions.create(messages=messages, stream=True, **request)
-        async for chunk in stream:
-            if keep_raw_events and len(turn.raw_events) < MAX_RAW_EVENTS:
-                turn.raw_events.append(chunk.model_dump(mode="json", exclude_none=True))
-            if chunk.id and chunk.id not in turn.response_ids:
-                turn.response_ids.append(chunk.id)
-            if chunk.model and chunk.model != sent:  # the server's own name for it (a dated version)
-                turn.model = chunk.model
-            if chunk.usage is not None:
-                turn.input_tokens += chunk.usage.prompt_tokens or 0
-                turn.output_tokens += chunk.usage.completion_tokens or 0
-            for choice in chunk.choices:
-                delta = choice.delta
-                if delta.content:
-                    if turn.first_token_ms is None:
-                        turn.first_token_ms = _ms_since(started)
-                    text += delta.content
-                    turn.text += delta.content
-                    yield TextDelta(delta.content)
-                for part in delta.tool_calls or []:
-                    call = calls.setdefault(part.index, {"id": "", "name": "", "arguments": ""})
-                    call["id"] = part.id or call["id"]
-                    if part.function is not None:
-                        call["name"] += part.function.name or ""
-                        call["arguments"] += part.function.arguments or ""
-                finish_reason = choice.finish_reason or finish_reason
+        async with contextlib.AsyncExitStack() as stack:
+            completions = client.chat.completions.with_streaming_response
+            try:
+                response = await stack.enter_async_context(
+                    completions.create(messages=messages, stream=True, **request)
+                )
+            except openai.NotFoundError:
+                # A vLLM server that restarted has forgotten the adapters ▶ registered: once more, then ask again.
+                if not await database(adapter_reload, provider=assistant.provider, model=model):
+                    raise
+                response = await stack.enter_async_context(
+                    completions.create(messages=messages, stream=True, **request)
+                )
+            async for chunk in stream_events(response):
+                if keep_raw_events and len(turn.raw_events) < MAX_RAW_EVENTS:
+                    turn.raw_events.append(chunk)
+                chunk_id = chunk.get("id")
+                if chunk_id and chunk_id not in turn.response_ids:
+                    turn.response_ids.append(chunk_id)
+                if (served := chunk.get("model")) and served != sent:  # the server's own name for it (a dated version)
+                    turn.model = served
+                if usage := chunk.get("usage"):
+                    turn.input_tokens += usage.get("prompt_tokens") or 0
+                    turn.output_tokens += usage.get("completion_tokens") or 0
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    if content := delta.get("content"):
+                        if turn.first_token_ms is None:
+                            turn.first_token_ms = _ms_since(started)
+                        text += content
+                        turn.text += content
+                        yield TextDelta(content)
+                    for part in delta.get("tool_calls") or ():
+                        call = calls.setdefault(part.get("index", 0), {"id": "", "name": "", "arguments": ""})
+                        call["id"] = part.get("id") or call["id"]
+                        if function := part.get("function"):
+                            call["name"] += function.get("name") or ""
+                            call["arguments"] += function.get("arguments") or ""
+                    finish_reason = choice.get("finish_reason") or finish_reason
         if finish_reason in ("length", "content_filter"):
             raise _StreamFailed(f"The answer was cut short ({finish_reason}).")
         if not calls:
@@ -438,8 +445,7 @@ def _failed(turn: Turn, started: float, message: str, exc: Exception) -> Failed:
     return Failed(turn=turn, message=message, detail=f"{type(exc).__name__}: {exc}")
 
 
-def _citation(annotation: Any, files_numbered: dict[str, int], *, offset: int) -> CitationAdded | None:
-    data = annotation if isinstance(annotation, dict) else annotation.model_dump()
+def _citation(data: dict, files_numbered: dict[str, int], *, offset: int) -> CitationAdded | None:
     if data.get("type") != "file_citation":
         return None
     file_id = data.get("file_id", "")
@@ -453,30 +459,30 @@ def _citation(annotation: Any, files_numbered: dict[str, int], *, offset: int) -
     )
 
 
-def _search_result(result: Any) -> dict:
+def _search_result(result: dict) -> dict:
+    score = result.get("score")
     return {
-        "file_id": result.file_id,
-        "filename": result.filename,
-        "score": round(result.score, 4) if result.score is not None else None,
-        "text": (result.text or "")[:2000],
+        "file_id": result.get("file_id", ""),
+        "filename": result.get("filename", ""),
+        "score": round(score, 4) if score is not None else None,
+        "text": (result.get("text") or "")[:2000],
     }
 
 
-def _add_usage(turn: Turn, response: Any) -> None:
-    turn.response_ids.append(response.id)
-    turn.model = response.model or turn.model
-    if response.usage is not None:
-        turn.input_tokens += response.usage.input_tokens
-        turn.output_tokens += response.usage.output_tokens
+def _add_usage(turn: Turn, response: dict) -> None:
+    if response.get("id"):
+        turn.response_ids.append(response["id"])
+    turn.model = response.get("model") or turn.model
+    if usage := response.get("usage"):
+        turn.input_tokens += usage.get("input_tokens") or 0
+        turn.output_tokens += usage.get("output_tokens") or 0
 
 
-def _stream_error(event: Any) -> str:
-    error = getattr(event, "message", None)
-    if error:
+def _stream_error(event: dict) -> str:
+    if error := event.get("message"):
         return str(error)
-    response_error = getattr(getattr(event, "response", None), "error", None)
-    if response_error is not None:
-        return f"{response_error.code}: {response_error.message}"
+    if response_error := (event.get("response") or {}).get("error"):
+        return f"{response_error.get('code')}: {response_error.get('message')}"
     return "unknown error"
 
 

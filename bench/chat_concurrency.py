@@ -1,19 +1,31 @@
-"""50 learners chatting at once against the production server command.
+"""Many learners chatting at once, against a model server in a process of its own.
 
-Starts uvicorn as production runs it (production settings, `--workers 2` on this 2-core machine,
-the sandbox enabled as the model provider) on a throwaway database, then 50 learners each post a
-question and read the streamed answer to its end, all at the same moment. Counts errors (a
-non-2xx answer, a broken stream, an answer recorded as failed) and times the first token as the
-learner sees it: from sending the question to the first text delta.
+Two servers run as production runs them, each on a throwaway database of its own:
+- the model server: the sandbox (uvicorn, one worker), standing in for a provider or a school's
+  vLLM; it shares nothing with gradcap but the machine;
+- gradcap (uvicorn, production settings, `--workers 2` on this 2-core machine).
 
-    .venv/bin/python bench/chat_concurrency.py [--chats 50] [--workers 2]
+For each of two models, a fast one and one whose first token takes `--slow` seconds (the sandbox's
+"slow" fault, set in the provider's headers), in one run:
+1. the model's own first-token time: N direct streamed calls through the openai SDK at once;
+2. gradcap: N learners at once each post a question and read the streamed answer to its end.
+   The first token is timed as the learner sees it, from sending the question to the first delta.
+
+Printed per model: gradcap's first token, the model's own, gradcap's overhead (the difference, at
+p50 and p95), errors (a non-2xx answer, a broken stream, an answer recorded as failed) and gradcap's
+server CPU per chat (every process of the server, user + system, over the chats' phase).
+
+    .venv/bin/python bench/chat_concurrency.py [--chats 300] [--slow 3] [--workers 2]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/chat_concurrency.py
+    .venv/bin/python bench/chat_concurrency.py --server-root /tmp/before   # another checkout's server
 
-Exits 0 when no chat failed.
+Goals (exit 0 when all are met): no error; the p95 overhead with the slow model at most 1.25 × the
+p95 overhead with the fast one; at most 22 ms of server CPU per chat.
 """
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 from pathlib import Path
@@ -22,15 +34,95 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx2
 
-from bench.harness import chat_fixture, finish, median, percentile, production_server, setup_django, throwaway_database
+from bench.harness import (
+    CSRF_TOKEN,
+    ROOT,
+    cpu_seconds,
+    finish,
+    median,
+    migrate,
+    percentile,
+    production_server,
+    setup_django,
+    throwaway_database,
+)
+
+QUESTION = "How do loops work?"
+INSTRUCTIONS = "Be brief."
+MODEL = "gpt-4.1-mini-2025-04-14"
+OVERHEAD_RATIO_LIMIT = 1.25
+CPU_MS_LIMIT = 22.0
 
 
-async def one_chat(http: httpx2.AsyncClient, course, headers: dict, start: asyncio.Event) -> dict:
+def fixture(*, model_url: str, learners: int, slow: float):
+    """A course with two sandbox assistants (fast, slow) and logged-in learners.
+    Returns (course, {"fast": assistant, "slow": assistant}, [request headers per learner])."""
+    from django.test import Client
+
+    from accounts.models import User
+    from assistants.services import assistant_create
+    from courses.models import Course, Membership
+    from llm.models import Provider
+
+    course = Course.objects.create(title="Bench", slug="bench")
+    assistants = {}
+    for name, headers in (("fast", {}), ("slow", {"X-Sandbox-Fault": f"slow;delay={slow}"})):
+        provider = Provider.objects.create(
+            name=f"Model server ({name})",
+            kind=Provider.Kind.SANDBOX,
+            base_url=f"{model_url}/sandbox/v1/",
+            extra_headers=headers,
+            max_retries=0,
+            timeout_seconds=120,
+        )
+        assistants[name] = assistant_create(
+            course=course, name=name, provider=provider, model=MODEL, instructions=INSTRUCTIONS
+        )
+    headers = []
+    users = User.objects.bulk_create([User(email=f"learner{n}@example.com") for n in range(learners)])
+    Membership.objects.bulk_create([Membership(course=course, user=u, role=Membership.Role.LEARNER) for u in users])
+    for user in users:
+        client = Client()
+        client.force_login(user)
+        headers.append(
+            {
+                "Cookie": f"sessionid={client.cookies['sessionid'].value}; csrftoken={CSRF_TOKEN}",
+                "X-CSRFToken": CSRF_TOKEN,
+                "Accept": "application/json",
+            }
+        )
+    return course, assistants, headers
+
+
+async def direct_chat(client, start: asyncio.Event) -> dict:
+    """The model's own first token: one streamed Responses call through the SDK."""
     await start.wait()
     started = time.perf_counter()
-    result = {"first": None, "total": None, "error": None}
+    result = {"first": None, "error": None}
     try:
-        asked = await http.post(f"/c/{course.slug}/chat/ask/", data={"content": "How do loops work?"}, headers=headers)
+        stream = await client.responses.create(
+            model=MODEL,
+            instructions=INSTRUCTIONS,
+            input=[{"role": "user", "content": QUESTION}],
+            temperature=1.0,
+            store=False,
+            stream=True,
+        )
+        async for event in stream:
+            if result["first"] is None and event.type == "response.output_text.delta":
+                result["first"] = time.perf_counter() - started
+    except Exception as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+async def gradcap_chat(http: httpx2.AsyncClient, course, assistant, headers: dict, start: asyncio.Event) -> dict:
+    await start.wait()
+    started = time.perf_counter()
+    result = {"first": None, "error": None}
+    try:
+        data = {"content": QUESTION, "assistant": assistant.pk}
+        asked = await http.post(f"/c/{course.slug}/chat/ask/", data=data, headers=headers)
         asked.raise_for_status()
         stream_url = asked.json()["html"].split('data-stream-url="', 1)[1].split('"', 1)[0]
         async with http.stream("GET", stream_url, headers=headers) as response:
@@ -48,46 +140,95 @@ async def one_chat(http: httpx2.AsyncClient, course, headers: dict, start: async
             else:
                 result["error"] = "the stream ended without 'done'"
     except (httpx2.HTTPError, KeyError, IndexError, ValueError) as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"
-    result["total"] = time.perf_counter() - started
+        detail = f" {exc.response.status_code}" if isinstance(exc, httpx2.HTTPStatusError) else ""
+        result["error"] = f"{type(exc).__name__}{detail}"
     return result
 
 
-async def run(url: str, course, headers: list[dict]) -> list[dict]:
-    limits = httpx2.Limits(max_connections=len(headers) * 2, max_keepalive_connections=len(headers) * 2)
-    async with httpx2.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
-        start = asyncio.Event()
-        tasks = [asyncio.create_task(one_chat(http, course, h, start)) for h in headers]
-        await asyncio.sleep(0.2)  # every task is waiting: let them all go at once
-        start.set()
-        return await asyncio.gather(*tasks)
+async def at_once(make_tasks) -> tuple[list[dict], float]:
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(task(start)) for task in make_tasks]
+    await asyncio.sleep(0.5)  # every task is waiting: let them all go at once
+    began = time.perf_counter()
+    start.set()
+    results = await asyncio.gather(*tasks)
+    return results, time.perf_counter() - began
+
+
+async def measure(url: str, model_url: str, course, assistant, headers: list[dict], server_pid: int) -> dict:
+    from llm.clients import async_client_for
+
+    chats = len(headers)
+    limits = httpx2.Limits(max_connections=chats * 2, max_keepalive_connections=chats * 2)
+    async with httpx2.AsyncClient(base_url=url, timeout=180, limits=limits) as http:
+        client = async_client_for(assistant.provider)
+        direct, _wall = await at_once([lambda start: direct_chat(client, start) for _ in range(chats)])
+        await asyncio.sleep(1)
+        cpu_before = cpu_seconds(server_pid)
+        chats_done, wall = await at_once(
+            [lambda start, h=h: gradcap_chat(http, course, assistant, h, start) for h in headers]
+        )
+        cpu = cpu_seconds(server_pid) - cpu_before
+    return {"direct": direct, "gradcap": chats_done, "wall": wall, "cpu_ms_per_chat": cpu * 1000 / chats}
+
+
+def report(name: str, figures: dict) -> dict:
+    direct = [r["first"] * 1000 for r in figures["direct"] if r["first"] is not None]
+    gradcap = [r["first"] * 1000 for r in figures["gradcap"] if r["first"] is not None]
+    errors = [r["error"] for r in figures["direct"] + figures["gradcap"] if r["error"]]
+    out = {"errors": len(errors), "cpu": figures["cpu_ms_per_chat"]}
+    print(f"{name} model: all {len(figures['gradcap'])} chats answered in {figures['wall']:.1f} s")
+    if direct and gradcap:
+        for label, q in (("p50", 0.5), ("p95", 0.95)):
+            g, d = percentile(gradcap, q), percentile(direct, q)
+            out[label] = g - d
+            print(f"  first token {label}: gradcap {g:7.0f} ms, the model itself {d:7.0f} ms, overhead {g - d:7.0f} ms")
+        print(f"  first token p50 as learners see it: {median(gradcap):.0f} ms")
+    print(f"  server CPU per chat: {figures['cpu_ms_per_chat']:.1f} ms")
+    print(f"  errors: {len(errors)}")
+    for error in sorted(set(errors)):
+        print(f"    {errors.count(error)} × {error}")
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--chats", type=int, default=50)
+    parser.add_argument("--chats", type=int, default=300)
+    parser.add_argument("--slow", type=float, default=3.0, help="the slow model's first-token delay, in seconds")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server-root", type=Path, default=ROOT, help="the checkout whose server is measured")
     args = parser.parse_args()
-    with throwaway_database() as database_url:
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # not a line per request
+    results = {}
+    with throwaway_database() as database_url, throwaway_database() as model_database_url:
         setup_django(database_url)
-        with production_server(database_url, workers=args.workers) as url:
-            course, _assistant, headers = chat_fixture(server_url=url, learners=args.chats)
-            began = time.perf_counter()
-            results = asyncio.run(run(url, course, headers))
-            wall = time.perf_counter() - began
-    errors = [r["error"] for r in results if r["error"]]
-    firsts = [r["first"] * 1000 for r in results if r["first"] is not None]
-    totals = [r["total"] * 1000 for r in results]
-    print(f"chats: {args.chats} at once, server workers: {args.workers}, database: {database_url.split(':', 1)[0]}")
-    print(f"all answered in {wall:.2f} s")
-    if firsts:
-        p50, p95 = median(firsts), percentile(firsts, 0.95)
-        print(f"first token (question sent → first delta): p50 {p50:.0f} ms, p95 {p95:.0f} ms")
-    print(f"whole answer: p50 {median(totals):.0f} ms, p95 {percentile(totals, 0.95):.0f} ms")
-    print(f"errors: {len(errors)}")
-    for error in sorted(set(errors)):
-        print(f"  {errors.count(error)} × {error}")
-    return finish(goal=f"0 failed chats out of {args.chats} at once", measured=len(errors), limit=0)
+        migrate(model_database_url)
+        with production_server(model_database_url, workers=1) as model_url:
+            pid: list[int] = []
+            with production_server(database_url, workers=args.workers, root=args.server_root, pid=pid) as url:
+                course, assistants, headers = fixture(model_url=model_url, learners=args.chats, slow=args.slow)
+                # Warm both servers' processes (imports, connections, templates) with a few chats.
+                asyncio.run(measure(url, model_url, course, assistants["fast"], headers[:8], pid[0]))
+                print(f"{args.chats} learners at once; gradcap: {args.workers} workers, {args.server_root}")
+                print(f"database: {database_url.split(':', 1)[0]}; model server: the sandbox in a process of its own")
+                for name in ("fast", "slow"):
+                    figures = asyncio.run(measure(url, model_url, course, assistants[name], headers, pid[0]))
+                    results[name] = report(name if name == "fast" else f"{args.slow:g} s", figures)
+    fast, slow = results["fast"], results["slow"]
+    errors = fast["errors"] + slow["errors"]
+    cpu = max(fast["cpu"], slow["cpu"])
+    ratio = slow.get("p95", float("inf")) / max(fast.get("p95", 0.0), 1.0)
+    print(f"overhead p95, slow ÷ fast: {ratio:.2f} (limit {OVERHEAD_RATIO_LIMIT})")
+    codes = [
+        finish(goal="no failed chat", measured=errors, limit=0),
+        finish(goal=f"server CPU per chat <= {CPU_MS_LIMIT:.0f} ms", measured=cpu, limit=CPU_MS_LIMIT, unit=" ms"),
+        finish(
+            goal=f"overhead p95 with the {args.slow:g} s model <= {OVERHEAD_RATIO_LIMIT} × with the fast one",
+            measured=ratio,
+            limit=OVERHEAD_RATIO_LIMIT,
+        ),
+    ]
+    return max(codes)
 
 
 if __name__ == "__main__":

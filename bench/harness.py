@@ -70,9 +70,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def migrate(database_url: str, *, root: Path = ROOT) -> None:
+    """Migrate `database_url` from a process of its own (a database this process does not use)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    for command in (["migrate", "-v0"], ["createcachetable"]):
+        subprocess.run([PYTHON, "manage.py", *command], cwd=root, env=env, check=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and every process below it (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 @contextlib.contextmanager
-def production_server(database_url: str, *, workers: int = 1, port: int | None = None) -> Iterator[str]:
-    """The production server command (uvicorn, production settings, sandbox enabled) on localhost."""
+def production_server(
+    database_url: str,
+    *,
+    workers: int = 1,
+    port: int | None = None,
+    root: Path = ROOT,
+    env_extra: dict | None = None,
+    pid: list | None = None,
+    profile_stats: Path | None = None,
+) -> Iterator[str]:
+    """The production server command (uvicorn, production settings, sandbox enabled) on localhost,
+    run from the checkout at `root`. `pid`, when given, receives the server's process id. With
+    `profile_stats`, one process under yappi's CPU clock instead (bench/profiled_server.py), which
+    writes its profile there when stopped."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -87,12 +122,24 @@ def production_server(database_url: str, *, workers: int = 1, port: int | None =
         "SANDBOX_BASE_URL": f"{url}/sandbox/v1",
         "EMAIL_HOST": "localhost",
         "LOG_LEVEL": "WARNING",
+        **(env_extra or {}),
     }
     command = [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    if profile_stats is not None:
+        command = [
+            PYTHON,
+            str(ROOT / "bench" / "profiled_server.py"),
+            "--port",
+            str(port),
+            "--stats",
+            str(profile_stats),
+        ]
     # As a release would: the hashed static files the production settings serve.
-    subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=root, env=env, check=True)
+    server = subprocess.Popen(command, cwd=root, env=env)
+    if pid is not None:
+        pid.append(server.pid)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -106,7 +153,7 @@ def production_server(database_url: str, *, workers: int = 1, port: int | None =
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        server.wait(timeout=60)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -3,7 +3,10 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.db import OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.middleware import clickjacking, common, csp, csrf, locale, security
+from django.utils.translation import gettext as _
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 
@@ -104,3 +107,48 @@ class MessageMiddleware(InlineHooksMixin, messages.MessageMiddleware):
         if storage is not None and (storage.used or storage.added_new):
             return await sync_to_async(self.process_response)(request, response)  # may use the session
         return self.process_response(request, response)
+
+
+class DatabaseBusyMiddleware:
+    """Past capacity, a clear "busy, try again" (503 with Retry-After) instead of a server error.
+
+    When every pooled connection stays taken for the pool's whole timeout, or SQLite stays locked
+    for its busy timeout, the request fails with OperationalError. That is overload, not a bug: the
+    learner gets a message to try again (the chat keeps the typed question, and a stream tries
+    again by itself), and nothing was written by the failed request.
+    """
+
+    sync_capable = True
+    async_capable = True
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_overload(exception):
+            return None
+        message = _("Too many people are asking at once. Please try again in a few seconds.")
+        if "application/json" in request.headers.get("Accept", ""):
+            response = JsonResponse({"errors": [message]}, status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+        return response
+
+
+def is_overload(exception: BaseException) -> bool:
+    """A database error that means "too busy now", not "wrong": a pool timeout, a locked SQLite."""
+    if not isinstance(exception, OperationalError):
+        return False
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # pragma: no cover -- psycopg's pool is a dependency
+        PoolTimeout = ()  # noqa: N806
+    cause = exception.__cause__ or exception.__context__
+    return isinstance(cause, PoolTimeout) or "database is locked" in str(exception)

@@ -9,7 +9,6 @@ Every exchange is recorded as a dialog with source "api". The OpenAPI descriptio
 import json
 import time
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from assistants.engine import Completed, chat_complete
 from assistants.models import ApiKey, Assistant
 from assistants.services import api_key_authenticate
-from llm.db import released
+from llm.db import database
 
 from . import chat
 from .formats import has_unstorable_text
@@ -105,18 +104,22 @@ def _prepare(request: HttpRequest, assistant_id: int):
     _rate_limit(api_key)
     data = _parse(request)
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+    assistant = Assistant.objects.select_related("provider", "course").get(pk=api_key.assistant_id)
     if data["conversation_id"] is None:
-        dialog = chat.dialog_start(
-            assistant=api_key.assistant, source=Dialog.Source.API, external_user_id=data["user_id"], api_key=api_key
+        _question, answer = chat.dialog_ask(
+            assistant=assistant,
+            source=Dialog.Source.API,
+            content=data["message"],
+            external_user_id=data["user_id"],
+            api_key=api_key,
         )
     else:
         dialog = Dialog.objects.filter(
-            pk=data["conversation_id"], assistant=api_key.assistant, source=Dialog.Source.API
+            pk=data["conversation_id"], assistant=assistant, source=Dialog.Source.API
         ).first()
         if dialog is None:
             raise ApiError(404, "conversation_not_found", "No conversation with this id for this assistant.")
-    _question, answer = chat.turn_ask(dialog=dialog, content=data["message"])
-    assistant = Assistant.objects.select_related("provider", "course").get(pk=api_key.assistant_id)
+        _question, answer = chat.turn_ask(dialog=dialog, content=data["message"])
     chat.answer_claim(answer)
     return assistant, answer, chat.history_before(answer)
 
@@ -125,14 +128,14 @@ def _prepare(request: HttpRequest, assistant_id: int):
 @require_POST
 async def api_message(request: HttpRequest, assistant_id: int) -> JsonResponse:
     try:
-        assistant, answer, history = await sync_to_async(released(_prepare))(request, assistant_id)
+        assistant, answer, history = await database(_prepare, request, assistant_id)
     except ApiError as error:
         return error.response()
     result = await chat_complete(assistant=assistant, history=history)
     completed = isinstance(result, Completed)
     status = Message.Status.COMPLETE if completed else Message.Status.FAILED
     error = "" if completed else result.message
-    await sync_to_async(released(chat.answer_record))(answer=answer, turn=result.turn, status=status, error=error)
+    await database(chat.answer_record, answer=answer, turn=result.turn, status=status, error=error)
     body = {
         "conversation_id": answer.dialog_id,
         "message_id": answer.pk,

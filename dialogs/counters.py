@@ -35,10 +35,11 @@ def example_figures(example_model) -> dict:
     return {"example_count": _count(example_model.objects.filter(source_dialog=OuterRef("pk")))}
 
 
-def dialog_messages_recount(dialog_id: int) -> None:
+def dialog_messages_recount(dialog_id: int, **changes) -> None:
     """After a message of the dialog was added, replaced, answered or rated. Call it inside the
-    transaction that locked the dialog (select_for_update), after the change."""
-    Dialog.objects.filter(pk=dialog_id).update(**message_figures(Message))
+    transaction that locked the dialog (select_for_update), after the change. `changes` are
+    further columns of the dialog to update in the same query."""
+    Dialog.objects.filter(pk=dialog_id).update(**message_figures(Message), **changes)
 
 
 def dialogs_examples_recount(dialog_ids) -> None:

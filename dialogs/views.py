@@ -1,9 +1,10 @@
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 
-from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -16,11 +17,15 @@ from assistants.notices import assistant_notices
 from courses.access import CourseAccess, access_for, course_for_user, member_role
 from courses.models import Membership
 from llm.catalog import MODELS
-from llm.db import release_connections, released
+from llm.db import database
 
 from . import chat, tickets
 from .forms import AskForm, FeedbackForm, MessageForm
 from .models import Dialog, Message
+
+logger = logging.getLogger(__name__)
+# Pauses (seconds) between tries at recording a streamed answer while the database is overloaded.
+RECORD_RETRY_PAUSES = (0.5, 1, 2, 4)
 
 
 def _get_course_for_user(request: HttpRequest, slug: str, *, playground: bool) -> CourseAccess:
@@ -130,10 +135,18 @@ def chat_dialog(request: HttpRequest, slug: str, dialog_id: int, playground: boo
     return _page(request, access, dialog, playground=playground)
 
 
+# Asking (and editing, retrying) is async: its database work runs in llm.db's threads, so the
+# request needs no thread and no connection of its own (see llm.db).
+
+
 @require_POST
-@login_required
-def chat_ask(request: HttpRequest, slug: str, dialog_id: int | None = None, playground: bool = False) -> HttpResponse:
+async def chat_ask(request: HttpRequest, slug: str, dialog_id: int | None = None, playground: bool = False):
     """Ask a question: in a new dialog (no id) or an existing one."""
+    return await database(_chat_ask, request, slug, dialog_id, playground)
+
+
+@login_required
+def _chat_ask(request: HttpRequest, slug: str, dialog_id: int | None, playground: bool) -> HttpResponse:
     access = _get_course_for_user(request, slug, playground=playground)
     dialog = None
     if dialog_id is not None:  # the dialog first: one that is not the user's is a 404, whatever the body says
@@ -144,21 +157,31 @@ def chat_ask(request: HttpRequest, slug: str, dialog_id: int | None = None, play
     form = AskForm(request.POST, assistants=assistants, playground=playground)
     if not form.is_valid():
         return _invalid(request, form)
-    if dialog is None:
-        if form.cleaned_data["assistant"] is None:
-            form.add_error(None, _("This course has no assistant yet."))
-            return _invalid(request, form)
-        source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
-        dialog = chat.dialog_start(assistant=form.cleaned_data["assistant"], source=source, user=request.user)
     model = form.cleaned_data.get("model", "") if playground else ""
-    question, answer = chat.turn_ask(dialog=dialog, content=form.cleaned_data["content"], model=model)
+    content = form.cleaned_data["content"]
+    if dialog is not None:
+        question, answer = chat.turn_ask(dialog=dialog, content=content, model=model)
+        return _turn_response(request, access, question, answer, playground=playground)
+    assistant = form.cleaned_data["assistant"]
+    if assistant is None:
+        form.add_error(None, _("This course has no assistant yet."))
+        return _invalid(request, form)
+    assistant.course = access.course
+    source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
+    question, answer = chat.dialog_ask(
+        assistant=assistant, source=source, content=content, user=request.user, model=model
+    )
     return _turn_response(request, access, question, answer, playground=playground)
 
 
 @require_POST
-@login_required
-def chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
+async def chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
     """Edit my question and regenerate the answer (the old turn is kept as history)."""
+    return await database(_chat_edit, request, slug, dialog_id, message_id, playground)
+
+
+@login_required
+def _chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool) -> HttpResponse:
     access, question = _get_message_for_user(
         request, slug, dialog_id, message_id, playground=playground, role=Message.Role.USER
     )
@@ -170,8 +193,12 @@ def chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, 
 
 
 @require_POST
+async def chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
+    return await database(_chat_retry, request, slug, dialog_id, message_id, playground)
+
+
 @login_required
-def chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
+def _chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool) -> HttpResponse:
     access, answer = _get_message_for_user(
         request, slug, dialog_id, message_id, playground=playground, role=Message.Role.ASSISTANT
     )
@@ -253,8 +280,11 @@ def _stream_inputs(request: HttpRequest, slug: str, dialog_id: int, message_id: 
     return answer, answer.dialog.assistant, ticket.history, ticket.access
 
 
-def _render_message(request: HttpRequest, answer: Message, access: CourseAccess, playground: bool) -> str:
-    answer.refresh_from_db()
+def _render_message(
+    request: HttpRequest, answer: Message, access: CourseAccess, playground: bool, *, refresh: bool = True
+) -> str:
+    if refresh:
+        answer.refresh_from_db()
     context = {
         "message": answer,
         "dialog": answer.dialog,
@@ -265,16 +295,55 @@ def _render_message(request: HttpRequest, answer: Message, access: CourseAccess,
     return render_to_string("dialogs/_message.html", context, request=request)
 
 
+def _answer_finish(
+    request: HttpRequest, answer: Message, result: Completed | Failed | None, access: CourseAccess, playground: bool
+) -> str:
+    """The stream is over: record the answer, drop its ticket, render it (one visit to the database)."""
+    if isinstance(result, Completed):
+        chat.answer_record(answer=answer, turn=result.turn, status=Message.Status.COMPLETE)
+    elif isinstance(result, Failed):
+        chat.answer_record(
+            answer=answer,
+            turn=result.turn,
+            status=Message.Status.FAILED,
+            error=result.message,
+            error_detail=result.detail,
+        )
+    tickets.ticket_drop(answer.pk)
+    return _render_message(request, answer, access, playground, refresh=result is None)
+
+
+def _answer_cut(answer: Message, text: str) -> None:
+    chat.answer_cut(answer=answer, text=text)
+    tickets.ticket_drop(answer.pk)
+
+
+async def _recorded[R](function: Callable[..., R], *args) -> R:
+    """Record what was answered, even through a moment of overload: a database that is locked or
+    out of pooled connections is tried again (the text is in memory, the learner has seen it)."""
+    for pause in RECORD_RETRY_PAUSES:
+        try:
+            return await database(function, *args)
+        except OperationalError:
+            logger.warning("Recording a streamed answer failed; trying again in %s s", pause, exc_info=True)
+            await asyncio.sleep(pause)
+    return await database(function, *args)
+
+
 @require_GET
 async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground=False):
-    """Stream the pending answer as Server-Sent Events: delta, citation, tool, then done."""
-    answer, assistant, history, access = await sync_to_async(_stream_inputs)(
-        request, slug, dialog_id, message_id, playground
+    """Stream the pending answer as Server-Sent Events: delta, citation, tool, then done.
+
+    The stream holds no database connection: each visit to the database (the inputs, the claim,
+    the record) takes one from llm.db's threads for its queries and gives it back, so a learner
+    waiting for a slow model costs nothing but a socket."""
+    answer, assistant, history, access = await database(
+        _stream_inputs, request, slug, dialog_id, message_id, playground
     )
 
     async def already_answered() -> AsyncIterator[bytes]:
         # Answered, or being answered by another connection: show what there is.
-        html = await sync_to_async(released(_render_message))(request, answer, access, playground)
+        html = await database(_render_message, request, answer, access, playground)
         yield _sse("done", {"html": html})
 
     if answer.status != Message.Status.PENDING:
@@ -282,7 +351,7 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
     # The claim (pending → streaming, once) runs while the provider is asked: it is only needed
     # before the first word is sent, and waiting for it first would delay that word. Should
     # another connection win the claim meanwhile, this one drops its provider stream unread.
-    claim = asyncio.ensure_future(sync_to_async(chat.answer_claim)(answer))
+    claim = asyncio.ensure_future(database(chat.answer_claim, answer))
 
     async def events() -> AsyncIterator[bytes]:
         written = ""
@@ -301,13 +370,8 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
                             yield chunk
                         return
                 if isinstance(event, TextDelta):
-                    first = not written
                     written += event.text
                     yield _sse("delta", {"text": event.text})
-                    if first:
-                        # The first token is out: now give the database connection back for the
-                        # rest of the stream (not before, where closing would delay the token).
-                        await sync_to_async(release_connections)()
                 elif isinstance(event, CitationAdded):
                     yield _sse("citation", {"number": event.number, "filename": event.filename})
                 elif isinstance(event, ToolCalled):
@@ -316,26 +380,12 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
                     result = event
             if claimed is None and not await claim:
                 return
-            if isinstance(result, Completed):
-                await sync_to_async(released(chat.answer_record))(
-                    answer=answer, turn=result.turn, status=Message.Status.COMPLETE
-                )
-            elif isinstance(result, Failed):
-                await sync_to_async(released(chat.answer_record))(
-                    answer=answer,
-                    turn=result.turn,
-                    status=Message.Status.FAILED,
-                    error=result.message,
-                    error_detail=result.detail,
-                )
-            html = await sync_to_async(released(_render_message))(request, answer, access, playground)
+            html = await _recorded(_answer_finish, request, answer, result, access, playground)
             yield _sse("done", {"html": html})
-            await sync_to_async(released(tickets.ticket_drop))(answer.pk)
         except (asyncio.CancelledError, GeneratorExit):
             # The learner pressed stop or left the page: keep what was written.
             if await asyncio.shield(claim):
-                await asyncio.shield(sync_to_async(released(chat.answer_cut))(answer=answer, text=written))
-                await asyncio.shield(sync_to_async(released(tickets.ticket_drop))(answer.pk))
+                await asyncio.shield(_recorded(_answer_cut, answer, written))
             raise
 
     return _event_stream(events())

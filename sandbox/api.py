@@ -8,13 +8,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from llm.db import released
+from llm.db import database
 
 from . import faults
 from .errors import SandboxError, invalid
@@ -44,13 +44,13 @@ def endpoint(*methods: str, handles_slow: bool = False) -> Callable:
     """Make a function view a sandbox endpoint.
 
     The returned view is async, so that injected delays never hold a server thread; a sync view
-    body runs through sync_to_async. `handles_slow` views apply the "slow" fault themselves (at
+    body runs in llm.db's database threads. `handles_slow` views apply the "slow" fault themselves (at
     their first token); for the others it delays the whole answer.
     """
 
     def decorate(view: Callable) -> Callable:
         view_is_async = iscoroutinefunction(view)
-        run = view if view_is_async else sync_to_async(released(view))
+        run = view if view_is_async else functools.partial(database, view)
 
         @functools.wraps(view)
         async def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:

@@ -15,10 +15,11 @@ Per provider: put the header in a Provider's extra_headers, which its clients se
 import asyncio
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+
+from llm.db import database
 
 from .errors import SandboxError, invalid
 from .models import FaultCounter
@@ -71,8 +72,7 @@ def fault_fires(fault: Fault) -> bool:
 async def fault_for_request(request) -> Fault | None:
     """The fault this request should suffer, if any (counting it in its series)."""
     fault = fault_parse(request.headers.get(HEADER, ""))
-    # (The view's own work, in the same thread, then releases the connection.)
-    if fault is None or not await sync_to_async(fault_fires)(fault):
+    if fault is None or not await database(fault_fires, fault):
         return None
     return fault
 

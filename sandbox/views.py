@@ -10,12 +10,11 @@ import json
 import os
 import re
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from llm.catalog import MODELS
-from llm.db import released
+from llm.db import database
 
 from . import chat, conversations, engine, files, finetuning, responses, vectorstores
 from .api import cursor_page, deleted, endpoint, json_body, required
@@ -192,7 +191,7 @@ async def _response_events(prepared: responses.PreparedResponse, fault: Fault | 
         if fault and fault.kind == "slow" and is_token and tokens_sent == 0:
             await asyncio.sleep(fault.slow_seconds)
         if fault and fault.kind == "midstream" and (tokens_sent == 2 or event["type"] == "response.completed"):
-            failed = await sync_to_async(released(responses.response_fail))(prepared, MIDSTREAM_MESSAGE)
+            failed = await database(responses.response_fail, prepared, MIDSTREAM_MESSAGE)
             yield _sse({"type": failed["type"], "sequence_number": sequence, "response": failed["response"]})
             return
         yield _sse({"type": event["type"], "sequence_number": sequence, **event})
@@ -212,7 +211,7 @@ async def _fault_before_answer(fault: Fault | None) -> None:
 @endpoint("POST", handles_slow=True)
 async def responses_create(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
-    prepared = await sync_to_async(released(responses.response_create))(body=body)
+    prepared = await database(responses.response_create, body=body)
     if body.get("stream"):
         return _stream_response(_response_events(prepared, request.sandbox_fault))
     await _fault_before_answer(request.sandbox_fault)
@@ -248,7 +247,7 @@ async def _completion_chunks(completion: dict, include_usage: bool, fault: Fault
 @endpoint("POST", handles_slow=True)
 async def chat_completions(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
-    completion = await sync_to_async(released(chat.completion_create))(body=body)
+    completion = await database(chat.completion_create, body=body)
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return _stream_response(_completion_chunks(completion, include_usage, request.sandbox_fault))

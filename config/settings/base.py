@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "config.middleware.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.DatabaseBusyMiddleware",  # overload: 503 "try again", not a server error
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,6 +137,10 @@ elif (
         "max_size": int(env("DATABASE_POOL_MAX", "20")),
         "timeout": 30,
     }
+# Async views (the chat, its stream, the integration API, the sandbox) do their database work in
+# this many threads per process, each holding a connection only while its queries run (llm.db).
+# Keep it below DATABASE_POOL_MAX: sync views take their connections from the same pool.
+DATABASE_THREADS = int(env("DATABASE_THREADS", "8"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")

@@ -96,6 +96,11 @@ function stream(article) {
           headers: { Accept: "text/event-stream" },
           signal: controller.signal,
         });
+        if (response.status === 503) {
+          // The server is busy (too many learners at once): wait as it asks, then try again.
+          await pause(1000 * Number(response.headers.get("Retry-After") || 2));
+          continue;
+        }
         if (!response.ok) return;
         for await (const event of serverEvents(response)) show(event);
       } catch (error) {

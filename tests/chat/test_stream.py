@@ -12,15 +12,6 @@ from dialogs.models import Dialog, Message
 JSON = {"HTTP_ACCEPT": "application/json"}
 
 
-@pytest.fixture
-def served_tutor(asgi_server, tutor):
-    tutor.provider.base_url = f"{asgi_server.url}/sandbox/v1/"
-    tutor.provider.timeout_seconds = 5
-    tutor.provider.max_retries = 0
-    tutor.provider.save()
-    return tutor
-
-
 def _ask(client, course, user, content="Hello there") -> Message:
     client.force_login(user)
     client.post(f"/c/{course.slug}/chat/ask/", {"content": content}, **JSON)

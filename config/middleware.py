@@ -7,6 +7,7 @@ from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.middleware import clickjacking, common, csp, csrf, locale, security
 from django.utils.translation import gettext as _
+from psycopg_pool import PoolTimeout
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 
@@ -73,7 +74,19 @@ class CommonMiddleware(InlineHooksMixin, common.CommonMiddleware):
 
 
 class CsrfViewMiddleware(InlineHooksMixin, csrf.CsrfViewMiddleware):
-    """Inline only while the CSRF token lives in a cookie (CSRF_USE_SESSIONS would read the session)."""
+    """Inline only while the CSRF token lives in a cookie (CSRF_USE_SESSIONS would read the session).
+
+    The check itself (process_view) is inline too: Django would run it in a thread of the request,
+    and that thread would then live as long as the response, a whole chat stream."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        if iscoroutinefunction(self) and not settings.CSRF_USE_SESSIONS:
+            self.process_view = self._aprocess_view
+
+    async def _aprocess_view(self, request, callback, callback_args, callback_kwargs):
+        # Reads headers, cookies and the already received form body: no I/O.
+        return csrf.CsrfViewMiddleware.process_view(self, request, callback, callback_args, callback_kwargs)
 
     async def __acall__(self, request):
         if settings.CSRF_USE_SESSIONS:
@@ -146,9 +159,5 @@ def is_overload(exception: BaseException) -> bool:
     """A database error that means "too busy now", not "wrong": a pool timeout, a locked SQLite."""
     if not isinstance(exception, OperationalError):
         return False
-    try:
-        from psycopg_pool import PoolTimeout
-    except ImportError:  # pragma: no cover -- psycopg's pool is a dependency
-        PoolTimeout = ()  # noqa: N806
     cause = exception.__cause__ or exception.__context__
     return isinstance(cause, PoolTimeout) or "database is locked" in str(exception)

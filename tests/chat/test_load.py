@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.db import OperationalError, connection
+from psycopg_pool import PoolTimeout
 
 from dialogs import chat
 from dialogs.models import Dialog, Message
@@ -77,12 +78,24 @@ def test_a_streamed_answer_is_recorded_through_a_moment_of_overload(
     assert answer.content == "".join(data["text"] for name, data in events if name == "delta")
 
 
+def _pool_timeout():
+    try:
+        raise PoolTimeout("couldn't get a connection after 30.00 sec")
+    except PoolTimeout as exc:
+        raise OperationalError(str(exc)) from exc
+
+
+def _locked():
+    raise OperationalError("database is locked")
+
+
 @pytest.mark.parametrize("accept", ["application/json", "text/html"])
+@pytest.mark.parametrize("overload", [_pool_timeout, _locked], ids=["pool timeout", "locked SQLite"])
 def test_past_capacity_the_learner_is_told_to_try_again_and_nothing_is_written(
-    client, course, learner, tutor, monkeypatch, accept
+    client, course, learner, tutor, monkeypatch, accept, overload
 ):
     def overloaded(**kwargs):
-        raise OperationalError("database is locked")
+        overload()
 
     monkeypatch.setattr(chat, "dialog_ask", overloaded)
     client.force_login(learner)

@@ -16,10 +16,18 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 
 
+def _is_browser_test(item) -> bool:
+    return "tests/browser/" in str(item.fspath)
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "tests/browser/" in str(item.fspath):
+        if _is_browser_test(item):
             item.add_marker(pytest.mark.browser)
+    # Browser tests last: once Playwright has started, its event loop runs in the main thread for
+    # the rest of the session, and Django's test client can no longer call an async view there
+    # (async_to_sync refuses a thread with a running loop).
+    items.sort(key=_is_browser_test)
 
 
 @pytest.fixture(scope="session")

@@ -31,12 +31,13 @@ def _checked_out() -> int:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="counts PostgreSQL's pooled connections (CI's database)")
 def test_it_holds_no_pooled_connection_while_the_model_thinks(client, course, learner, slow_tutor, asgi_server):
     answer = _ask(client, course, learner)
+    url = _stream_url(answer)  # (here: reading it in the reader's thread would open a connection there)
     before = _checked_out()  # this test's own connection
     events: list = []
     started = time.monotonic()
 
     def read_stream():
-        with _http(asgi_server, client) as http, http.stream("GET", _stream_url(answer)) as response:
+        with _http(asgi_server, client) as http, http.stream("GET", url) as response:
             events.extend(_events(response))
 
     reader = threading.Thread(target=read_stream)

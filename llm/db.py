@@ -19,6 +19,7 @@ in the caller's thread, as Django's own sync_to_async would, so it sees the call
 
 import functools
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,6 +29,7 @@ from django.db import connections
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_kept: "weakref.WeakSet" = weakref.WeakSet()  # the SQLite connections the database threads keep open
 
 
 def release_connections(*, keep_sqlite: bool = False) -> None:
@@ -38,6 +40,7 @@ def release_connections(*, keep_sqlite: bool = False) -> None:
         if connection.in_atomic_block:
             continue
         if keep_sqlite and connection.vendor == "sqlite" and not connection.errors_occurred:
+            _kept.add(connection)
             continue
         connection.close()
 
@@ -68,6 +71,22 @@ def database_executor() -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=settings.DATABASE_THREADS, thread_name_prefix="database")
         return _executor
+
+
+def database_threads_stop() -> None:
+    """Stop the database threads and close the connections they kept (the next call starts new
+    threads). Tests call it before their database goes: an SQLite file whose connections were never
+    closed leaves its -wal file behind, for a later database of the same name to pick up."""
+    global _executor
+    with _executor_lock:
+        executor, _executor = _executor, None
+    if executor is not None:
+        executor.shutdown(wait=True)
+    for connection in list(_kept):  # their threads have ended: nobody else uses them
+        if connection.connection is not None:
+            connection.connection.close()
+            connection.connection = None
+    _kept.clear()
 
 
 async def database[**P, R](function: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:

@@ -11,6 +11,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # threads (uvicorn for streaming, the live server) see the same data.
     # One file per test run, so two runs at once (two developers' terminals) do not collide.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+    # A -wal file an earlier run of the same process id left would be replayed into the new database.
+    for leftover in ("-wal", "-shm"):
+        Path(DATABASES["default"]["TEST"]["NAME"] + leftover).unlink(missing_ok=True)
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.formats import date_format
 
 from accounts.admin import UserAdmin
 from accounts.models import User
@@ -23,11 +24,15 @@ class CourseAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "course", "role", "created_at"]
+    list_display = ["user", "course", "role", "joined"]
     list_filter = ["role", "course"]
     search_fields = ["user__email", "course__title"]
     autocomplete_fields = ["course", "user"]
     list_select_related = ["user", "course"]
+
+    @admin.display(description=Membership._meta.get_field("created_at").verbose_name, ordering="created_at")
+    def joined(self, membership: Membership) -> str:
+        return date_format(membership.created_at, "SHORT_DATE_FORMAT")  # the day is enough in a list
 
 
 # The user page shows the user's memberships. accounts does not know about courses, so this app

@@ -181,3 +181,23 @@ def test_a_curator_graduates_an_answer_from_the_chat_and_moves_it_to_another_dat
     expect(page.locator(".crumbs")).to_contain_text("Hard questions")
     expect(page.locator("#example-messages")).to_contain_text("How does a while loop work?")
     assert Example.objects.get().dataset.name == "Hard questions"
+
+
+def test_the_composer_stays_in_view_as_the_dialog_grows(asgi_page, course, learner, tutor):
+    page = asgi_page
+    log_in(page, learner.email)
+    page.get_by_role("link", name="Chat with the assistant").click()
+    composer = page.get_by_role("textbox", name="Your message", exact=True)
+    answers = page.locator("article.msg-assistant")
+    questions = ("How does a while loop work?", "And how do I leave it early?", "What does break do?")
+    for number, question in enumerate(questions, start=1):
+        composer.fill(question)
+        page.get_by_role("button", name="Send").click()
+        expect(answers).to_have_count(number)
+        expect(answers.nth(number - 1)).to_have_class(re.compile("status-complete"))
+    assert page.evaluate("document.documentElement.scrollHeight") > page.viewport_size["height"]  # a long page
+
+    expect(composer).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
+    page.mouse.wheel(0, -400)  # reading further up, the composer is still at hand
+    expect(page.get_by_role("button", name="Send")).to_be_in_viewport()

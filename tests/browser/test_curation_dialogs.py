@@ -70,3 +70,14 @@ def test_it_graduates_at_a_turn_and_adds_dialogs_in_bulk(page, course, curator, 
     expect(page.get_by_role("status")).to_contain_text("Dialogs added to Tutor examples: 1.")
     expect(page.get_by_role("status")).to_contain_text("Dialogs skipped, already in the dataset")
     expect(page.locator(f"#dialog-{good.pk}")).to_contain_text("🎓 Tutor examples")
+
+
+def test_the_search_box_and_dates_match_the_selects_beside_them(page, course, curator, dialogs):
+    log_in(page, curator.email)
+    page.goto(f"/c/{course.slug}/dialogs/")
+    select = page.get_by_label("Feedback").bounding_box()
+    for name in ("Search:", "From:", "To:"):
+        field = page.get_by_label(name, exact=True)
+        box = field.bounding_box()
+        assert abs(box["height"] - select["height"]) <= 2, (name, box, select)
+        assert field.evaluate("element => getComputedStyle(element).borderTopLeftRadius") == "6px"

@@ -68,6 +68,13 @@ def test_the_whole_fine_tuning_loop(asgi_page, course, curator, learner, curated
 
     expect(page.locator("#estimate")).to_contain_text("Estimated cost")
     expect(page.locator("[data-cost]")).to_contain_text("$")
+    # On a long form the estimate and the action stay in view; the models are named as in the select.
+    assert page.evaluate("document.documentElement.scrollHeight") > page.viewport_size["height"]
+    expect(page.locator("#estimate")).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Start training")).to_be_in_viewport()
+    chosen = page.get_by_label("Base model").locator("option:checked").inner_text()
+    expect(page.locator("#tunable-models tbody")).to_contain_text(chosen)
+    expect(page.get_by_label("DPO beta")).to_have_count(0)  # a supervised run
     page.get_by_label("Suffix").fill("tutor")
     page.get_by_role("button", name="Start training").click()
 

@@ -70,3 +70,22 @@ def test_a_first_visitor_of_the_demo_signs_in_as_a_curator_with_one_click(page, 
     page.get_by_role("button", name="Sign in as Katya Curator (curator)").click()
     expect(page.get_by_role("heading", name="My courses")).to_be_visible()
     expect(page.locator("[data-nav=role]")).to_contain_text("Curator")
+
+
+def test_the_admins_people_lists_fit_a_1280_px_window(page, role_groups, course, site_admin):
+    from courses.models import Course, Membership
+    from tests.conftest import make_user
+
+    course.title = "Programming in Python for absolute beginners, autumn term"
+    course.save()
+    Course.objects.create(title="Data analysis with pandas", slug="pandas")
+    for name in ("konstantin.konstantinopolsky", "maria-alexandra.rodriguez-gonzalez"):
+        user = make_user(f"{name}@secondary-school-42.example.org")
+        Membership.objects.create(course=course, user=user, role=Membership.Role.CURATOR)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, site_admin.email)
+    for path, last_column in (("/admin/accounts/user/", "Last login"), ("/admin/courses/membership/", "Joined")):
+        page.goto(path)
+        results = page.locator("#changelist .results")
+        assert results.evaluate("element => element.scrollWidth <= element.clientWidth"), path  # nothing cut off
+        expect(page.get_by_role("columnheader", name=last_column)).to_be_in_viewport()

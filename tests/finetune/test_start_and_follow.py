@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from dialogs import curation
 from finetune.models import Run, Snapshot
 from llm.models import Provider
 from tests.finetune.conftest import BASE_MODEL, set_aside_for_validation
@@ -110,3 +111,25 @@ def test_too_few_validation_examples_are_trained_on(client, course, curator, dat
     snapshot = Run.objects.get().snapshot
     assert (snapshot.training_examples, snapshot.validation_examples) == (60, 0)
     assert not snapshot.validation_file
+
+
+def test_dpo_beta_is_asked_for_preference_training_only(client, course, curator, assistant):
+    dataset = curation.dataset_create(course=course, name="Pairs", user=curator, assistant=assistant)
+    pairs = [
+        {
+            "messages": [
+                {"role": "user", "content": f"Question {n}?"},
+                {"role": "assistant", "content": f"A better answer {n}.", "original": "I do not know."},
+            ]
+        }
+        for n in range(12)
+    ]
+    curation.examples_create(dataset=dataset, rows=pairs, user=curator, summary="pairs")
+    client.force_login(curator)
+    data = {"provider": assistant.provider.pk, "base_model": BASE_MODEL}
+
+    supervised = client.get(_start_url(course, dataset), {**data, "method": "supervised"}).content.decode()
+    preference = client.get(_start_url(course, dataset), {**data, "method": "dpo"}).content.decode()
+
+    assert "DPO beta" not in supervised
+    assert "DPO beta" in preference

@@ -41,7 +41,9 @@ def dialog_start(
     user: User | None = None,
     external_user_id: str = "",
     api_key: ApiKey | None = None,
+    **known,
 ) -> Dialog:
+    """A new dialog; `known` are column values already known at its start (title, figures)."""
     return Dialog.objects.create(
         course=assistant.course,
         assistant=assistant,
@@ -49,6 +51,7 @@ def dialog_start(
         source=source,
         external_user_id=external_user_id,
         api_key=api_key,
+        **known,
     )
 
 
@@ -68,11 +71,10 @@ def dialog_ask(
     The same rows as dialog_start + turn_ask, in four queries instead of eight: no other request
     knows the new dialog yet, so it needs no lock, and its figures are known without a recount."""
     answer_model = model or assistant.model
-    dialog = Dialog.objects.create(
-        course=assistant.course,
+    dialog = dialog_start(
         assistant=assistant,
-        user=user,
         source=source,
+        user=user,
         external_user_id=external_user_id,
         api_key=api_key,
         title=_title(content),

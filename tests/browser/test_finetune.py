@@ -142,9 +142,14 @@ def test_blind_review_of_a_tuned_model(asgi_page, course, curator, curated):
     expect(page.locator("#win-rate")).to_contain_text(f"ties 100% ({judged} judged)")
 
 
-def test_a_curator_moves_a_model_that_stops_serving_to_the_schools_own_hosts(asgi_page, course, curator, curated):
+def test_a_curator_moves_a_model_that_stops_serving_to_the_schools_own_hosts(
+    asgi_page, course, curator, curated, settings
+):
     """gpt-4.1-mini and its fine-tunes stop serving on 2027-01-14: the playground says so about the
     assistant, and one click trains the same snapshot on the school's training hosts."""
+    # The job goes to the training queue, as in production, which nothing here consumes: run inline,
+    # the trainer would start within the click's request and outlast the click's timeout.
+    settings.TRAINING_TASKS_INLINE = False
     assistant, dataset = curated
     trained = trained_model(dataset, assistant.provider, curator)
     finetune_services.model_activate(trained_model=trained, assistant=assistant, user=curator)

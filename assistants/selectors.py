@@ -1,7 +1,9 @@
 import difflib
 from dataclasses import dataclass
 
-from .models import InstructionsVersion
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from .models import Assistant, InstructionsVersion
 
 
 @dataclass(frozen=True)
@@ -44,3 +46,18 @@ def line_diff(before: str, after: str) -> list[DiffLine]:
         else:
             lines.append(DiffLine("same", raw[1:]))
     return lines
+
+
+def assistants_for_chat(course) -> list[Assistant]:
+    """A course's assistants as the chat asks them: with the provider, and the id of the current
+    instructions version (`current_version_id`), which a new answer records."""
+    current = InstructionsVersion.objects.filter(assistant=OuterRef("pk")).order_by("-number").values("pk")[:1]
+    queryset: QuerySet[Assistant] = course.assistants.select_related("provider")
+    return list(queryset.annotate(current_version_id=Subquery(current)))
+
+
+def current_version_id(assistant: Assistant) -> int | None:
+    """The id of the assistant's current instructions version (read with it by assistants_for_chat)."""
+    if hasattr(assistant, "current_version_id"):
+        return assistant.current_version_id
+    return assistant.versions.values_list("pk", flat=True).first()

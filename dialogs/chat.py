@@ -2,13 +2,14 @@
 these services store what was asked and answered, so our rows are the history."""
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 from assistants.engine import Turn
 from assistants.models import ApiKey, Assistant
 from assistants.passages import hosted_citations_link
+from assistants.selectors import current_version_id
 
 from .counters import dialog_messages_recount
 from .models import Dialog, Message
@@ -90,7 +91,7 @@ def dialog_ask(
                 role=Message.Role.ASSISTANT,
                 status=Message.Status.PENDING,
                 model=answer_model,
-                instructions_version=assistant.versions.first(),
+                instructions_version_id=current_version_id(assistant),
             ),
         ]
     )
@@ -122,7 +123,7 @@ def turn_ask(
         role=Message.Role.ASSISTANT,
         status=Message.Status.PENDING,
         model=model or (dialog.assistant.model if dialog.assistant else ""),
-        instructions_version=dialog.assistant.versions.first() if dialog.assistant else None,
+        instructions_version_id=current_version_id(dialog.assistant) if dialog.assistant else None,
     )
     if not dialog.title:
         dialog.title = _title(content)
@@ -156,6 +157,11 @@ def history_before(answer: Message) -> list[dict]:
     return list(messages.order_by("position").values("role", "content"))
 
 
+def history_of(messages: list[Message]) -> list[dict]:
+    """What history_before would read, from turns at hand (a new dialog's question)."""
+    return [{"role": message.role, "content": message.content} for message in messages]
+
+
 def answer_claim(answer: Message) -> bool:
     """Pending → streaming, once: a reconnecting browser must not generate the answer twice."""
     claimed = Message.objects.filter(pk=answer.pk, status=Message.Status.PENDING).update(
@@ -167,9 +173,7 @@ def answer_claim(answer: Message) -> bool:
 @transaction.atomic
 def answer_record(*, answer: Message, turn: Turn, status: str, error: str = "", error_detail: str = "") -> Message:
     """Store the answer as it ended. A stop requested meanwhile wins over "complete"."""
-    _lock_dialog(answer.dialog_id)
-    answer.refresh_from_db(fields=["status"])
-    if answer.status == Message.Status.STOPPED:
+    if _lock_dialog(answer.dialog_id, status_of=answer.pk) == Message.Status.STOPPED:
         status = Message.Status.STOPPED
     answer.content = turn.text
     answer.status = status
@@ -217,6 +221,12 @@ def feedback_set(*, answer: Message, value: int | None) -> Message:
     return answer
 
 
-def _lock_dialog(dialog_id: int) -> None:
-    """Changes to one dialog's messages take turns, so each recount sees the one before it."""
-    list(Dialog.objects.select_for_update().filter(pk=dialog_id).values_list("pk", flat=True))
+def _lock_dialog(dialog_id: int, *, status_of: int | None = None) -> str | None:
+    """Changes to one dialog's messages take turns, so each recount sees the one before it.
+    With `status_of`, the same query reads that message's status as it is under the lock."""
+    locked = Dialog.objects.select_for_update(of=("self",)).filter(pk=dialog_id)
+    if status_of is None:
+        list(locked.values_list("pk", flat=True))
+        return None
+    status = Message.objects.filter(pk=status_of).values("status")
+    return locked.annotate(answer_status=Subquery(status)).values_list("answer_status", flat=True).first()

@@ -30,9 +30,12 @@ class MessageForm(forms.Form):
 
 
 class AskForm(MessageForm):
-    """A new question, with the assistant to ask (new dialogs) and, in the playground, a model."""
+    """A new question, with the assistant to ask (new dialogs) and, in the playground, a model.
 
-    assistant = forms.ModelChoiceField(label=_("Assistant"), queryset=Assistant.objects.none(), required=False)
+    The assistants are the course's, as the view read them (with their providers): choosing one
+    costs no query of its own."""
+
+    assistant = forms.TypedChoiceField(label=_("Assistant"), choices=(), required=False, empty_value=None)
     model = forms.CharField(
         label=_("Model"),
         required=False,
@@ -43,22 +46,22 @@ class AskForm(MessageForm):
 
     def __init__(self, *args, assistants: list[Assistant], playground: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assistant"].queryset = Assistant.objects.filter(pk__in=[a.pk for a in assistants])
+        self.assistants = {str(assistant.pk): assistant for assistant in assistants}
+        field = self.fields["assistant"]
+        field.choices = [("", "---------"), *((key, str(a)) for key, a in self.assistants.items())]
         if len(assistants) == 1:
-            self.fields["assistant"].initial = assistants[0].pk
-            self.fields["assistant"].widget = forms.HiddenInput()
+            field.initial = assistants[0].pk
+            field.widget = forms.HiddenInput()
         if not playground:
             del self.fields["model"]
 
     def clean_assistant(self) -> Assistant | None:
-        assistant = self.cleaned_data.get("assistant")
-        if assistant is None:
-            choices = list(self.fields["assistant"].queryset[:2])
-            if len(choices) == 1:
-                return choices[0]
-            if choices:
-                raise forms.ValidationError(_("Choose an assistant."))
-        return assistant
+        key = self.cleaned_data.get("assistant")
+        if key is not None:
+            return self.assistants[key]
+        if len(self.assistants) > 1:
+            raise forms.ValidationError(_("Choose an assistant."))
+        return next(iter(self.assistants.values()), None)
 
 
 class FeedbackForm(forms.Form):

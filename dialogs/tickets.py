@@ -2,10 +2,11 @@
 
 Opening the stream is where the learner waits for the first word, and reading the answer with its
 dialog, assistant, provider and course plus the turns before it costs several milliseconds of ORM
-work. The ask has all of it at hand a moment earlier, so it leaves a ticket in the cache (shared
-by every web process: the database cache, or Redis) for the stream to pick up. A stream without a
-ticket — opened later, on another cache, or after the ticket expired — reads the database instead;
-the answer is the same either way.
+work. The ask has all of it at hand a moment earlier, so it leaves a ticket in the "tickets" cache
+for the stream to pick up: Redis where there is one (shared by every web process), else the
+memory of the process that took the question. A stream without a ticket — served by another
+process, opened later, or after the ticket expired — reads the database instead; the answer is
+the same either way.
 
 A ticket holds ids, texts and model rows as the database has them (the provider's API key stays
 encrypted). It is honoured only for the user, course, dialog and chat kind it was issued for; the
@@ -14,7 +15,7 @@ membership checked by the ask stands for the ticket's short life (TICKET_SECONDS
 
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import caches
 
 from accounts.models import User
 from courses.access import CourseAccess
@@ -40,7 +41,10 @@ def _key(answer_id: int) -> str:
     return f"gradcap:stream-ticket:{answer_id}"
 
 
-def ticket_issue(*, user: User, access: CourseAccess, answer: Message, playground: bool) -> None:
+def ticket_issue(
+    *, user: User, access: CourseAccess, answer: Message, playground: bool, history: list[dict] | None = None
+) -> None:
+    """Leave the stream's ticket; `history`, the turns before the answer, when the caller knows them."""
     dialog = answer.dialog
     assistant = dialog.assistant
     if assistant is None:
@@ -54,14 +58,14 @@ def ticket_issue(*, user: User, access: CourseAccess, answer: Message, playgroun
         playground=playground,
         access=access,
         answer=answer,
-        history=chat.history_before(answer),
+        history=chat.history_before(answer) if history is None else history,
     )
-    cache.set(_key(answer.pk), ticket, TICKET_SECONDS)
+    caches["tickets"].set(_key(answer.pk), ticket, TICKET_SECONDS)
 
 
 def ticket_take(*, user: User, slug: str, dialog_id: int, message_id: int, playground: bool) -> StreamTicket | None:
     """The ticket for this answer, if it was issued to this user for this very stream."""
-    ticket = cache.get(_key(message_id))
+    ticket = caches["tickets"].get(_key(message_id))
     if not isinstance(ticket, StreamTicket):
         return None
     if (ticket.user_id, ticket.slug, ticket.dialog_id, ticket.playground) != (user.pk, slug, dialog_id, playground):
@@ -71,4 +75,4 @@ def ticket_take(*, user: User, slug: str, dialog_id: int, message_id: int, playg
 
 def ticket_drop(answer_id: int) -> None:
     """The stream is over: a later reconnect reads the database (and finds the answer written)."""
-    cache.delete(_key(answer_id))
+    caches["tickets"].delete(_key(answer_id))

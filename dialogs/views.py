@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
 from assistants.notices import assistant_notices
+from assistants.selectors import assistants_for_chat
 from courses.access import CourseAccess, access_for, course_for_user, member_role
 from courses.models import Membership
 from llm.catalog import MODELS
@@ -103,11 +104,17 @@ def _earlier_versions(dialog: Dialog) -> dict[int, list[Message]]:
 
 
 def _turn_response(
-    request: HttpRequest, access: CourseAccess, question: Message, answer: Message, *, playground: bool
+    request: HttpRequest,
+    access: CourseAccess,
+    question: Message,
+    answer: Message,
+    *,
+    playground: bool,
+    history: list[dict] | None = None,
 ) -> HttpResponse:
     """After asking: the new turn's HTML for the page's script, or the dialog page without it.
     The answer's stream will find what it needs in a ticket (dialogs.tickets)."""
-    tickets.ticket_issue(user=request.user, access=access, answer=answer, playground=playground)
+    tickets.ticket_issue(user=request.user, access=access, answer=answer, playground=playground, history=history)
     dialog = answer.dialog
     if request.headers.get("Accept") == "application/json":
         html = render_to_string(
@@ -153,7 +160,7 @@ def _chat_ask(request: HttpRequest, slug: str, dialog_id: int | None, playground
         _access, dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
         if dialog.assistant is None:
             raise Http404
-    assistants = list(access.course.assistants.select_related("provider"))
+    assistants = assistants_for_chat(access.course)
     form = AskForm(request.POST, assistants=assistants, playground=playground)
     if not form.is_valid():
         return _invalid(request, form)
@@ -171,7 +178,8 @@ def _chat_ask(request: HttpRequest, slug: str, dialog_id: int | None, playground
     question, answer = chat.dialog_ask(
         assistant=assistant, source=source, content=content, user=request.user, model=model
     )
-    return _turn_response(request, access, question, answer, playground=playground)
+    history = chat.history_of([question])  # all a new dialog's answer has before it
+    return _turn_response(request, access, question, answer, playground=playground, history=history)
 
 
 @require_POST

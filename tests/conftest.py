@@ -5,7 +5,7 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
+from django.core.cache import caches
 
 from accounts.models import Role, User
 from config.background import stalled_before
@@ -104,10 +104,11 @@ def stranger(db) -> User:
 @pytest.fixture(autouse=True)
 def _fresh_cache(request):
     """The cache is a database table that flushes do not empty: rate-limit counters must not leak
-    from one test into the next."""
+    from one test into the next (nor stream tickets, kept in this process's memory)."""
     for name in ("transactional_db", "db"):
         if name in request.fixturenames:
             request.getfixturevalue(name)
-            cache.clear()
+            for each in caches.all():
+                each.clear()
             break
     yield

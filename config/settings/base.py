@@ -146,9 +146,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES["tickets"] = CACHES["default"]
 else:
     # Shared by every process (rate limits must hold across web processes), no extra service.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gradcap_cache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gradcap_cache"},
+        # A chat stream's ticket (dialogs.tickets) saves its stream a few queries; written to the
+        # database cache it would cost more than it saves. Each web process keeps its own: a
+        # stream served by another process reads the database instead.
+        "tickets": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "gradcap-stream-tickets",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        },
+    }
 
 # Background work: django-q2 with Redis when REDIS_URL is set, else the ORM broker.
 Q_CLUSTER = {

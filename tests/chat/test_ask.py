@@ -44,6 +44,27 @@ def test_it_refuses_an_overlong_message_and_says_the_limit(client, course, learn
     assert not Message.objects.exists()
 
 
+def test_with_several_assistants_a_new_question_names_one_of_this_courses(client, course, other_course, learner, tutor):
+    second = assistant_create(course=course, name="Reviewer", provider=tutor.provider, model=tutor.model, user=None)
+    foreign = assistant_create(
+        course=other_course, name="Theirs", provider=tutor.provider, model=tutor.model, user=None
+    )
+    client.force_login(learner)
+    page = client.get(f"/c/{course.slug}/chat/").content.decode()
+    assert f'<option value="{second.pk}">Reviewer</option>' in page and "Theirs" not in page
+
+    unnamed = _ask(client, course, "Which one?")
+    assert (unnamed.status_code, unnamed.json()["errors"]) == (400, ["Choose an assistant."])
+    theirs = _ask(client, course, "Theirs?", assistant=foreign.pk)
+    assert theirs.status_code == 400 and "Select a valid choice" in theirs.json()["errors"][0]
+    assert not Dialog.objects.exists()
+
+    assert _ask(client, course, "Review this", assistant=second.pk).status_code == 200
+    dialog = Dialog.objects.get()
+    assert dialog.assistant == second
+    assert dialog.messages.get(role="assistant").instructions_version == second.versions.get()
+
+
 def test_it_continues_my_dialog(client, course, learner, tutor):
     client.force_login(learner)
     _ask(client, course, "First")
@@ -156,3 +177,19 @@ def test_it_shows_a_long_playground_dialog_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(15):
         response = client.get(f"/c/{course.slug}/playground/{dialog.pk}/")
     assert response.text.count("data-debug") == 11
+
+
+def test_a_stop_pressed_while_the_answer_streams_wins_over_complete(client, course, learner, tutor):
+    from assistants.engine import Turn
+    from dialogs import chat
+
+    client.force_login(learner)
+    _ask(client, course, "What is a loop?")
+    answer = Message.objects.get(role="assistant")
+    assert chat.answer_claim(answer)
+    chat.answer_stop(answer=answer)  # the learner's stop arrives before the stream ends
+    recorded = chat.answer_record(answer=answer, turn=Turn(text="A loop repeats."), status=Message.Status.COMPLETE)
+    answer.refresh_from_db()
+    assert recorded.status == answer.status == "stopped"
+    assert answer.content == "A loop repeats."
+    assert answer.dialog.message_count == 2

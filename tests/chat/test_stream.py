@@ -132,9 +132,10 @@ def test_without_the_asks_ticket_it_reads_the_answer_from_the_database(
     client, course, learner, served_tutor, asgi_server
 ):
     # The ask leaves a ticket for the stream (dialogs.tickets); a stream opened without one —
-    # another cache, an expired ticket — reads the database and answers the same.
-    from django.core.cache import cache
+    # another process, an expired ticket — reads the database and answers the same.
+    from django.core.cache import caches
 
+    cache = caches["tickets"]
     answer = _ask(client, course, learner)
     assert cache.get(f"gradcap:stream-ticket:{answer.pk}") is not None
     cache.clear()
@@ -147,8 +148,9 @@ def test_without_the_asks_ticket_it_reads_the_answer_from_the_database(
 
 
 def test_the_ticket_is_dropped_once_the_answer_is_written(client, course, learner, served_tutor, asgi_server):
-    from django.core.cache import cache
+    from django.core.cache import caches
 
+    cache = caches["tickets"]
     answer = _ask(client, course, learner)
     with _http(asgi_server, client) as http:
         http.get(_stream_url(answer))

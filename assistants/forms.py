@@ -3,6 +3,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.text import normalize_newlines
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
@@ -63,6 +64,11 @@ class AssistantForm(forms.ModelForm):
                 % {"model": model},
             )
         return cleaned
+
+    def clean_instructions(self) -> str:
+        # Browsers send textarea lines as CRLF; instructions become the system message of
+        # recorded dialogs and training files, which keep LF.
+        return normalize_newlines(self.cleaned_data["instructions"])
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

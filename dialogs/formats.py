@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 import orjson
 from django.template.defaultfilters import filesizeformat
+from django.utils.text import normalize_newlines
 from django.utils.translation import gettext as _
 
 from dialogs.validation import DPO_KEYS, SUPERVISED_KEYS, example_errors, example_kind
@@ -218,6 +219,10 @@ CSV_COLUMNS = ("question", "answer")
 CSV_OPTIONAL_COLUMNS = ("system",)
 
 
+def _cell(row: list[str], index: int) -> str:
+    return normalize_newlines(row[index]).strip() if index < len(row) else ""
+
+
 def parse_csv(source: Source, *, max_bytes: int, max_lines: int, max_errors: int = DEFAULT_MAX_ERRORS) -> ImportResult:
     """Read question/answer pairs from a spreadsheet export into supervised examples.
 
@@ -225,7 +230,7 @@ def parse_csv(source: Source, *, max_bytes: int, max_lines: int, max_errors: int
     (case and surrounding spaces do not matter; other columns are ignored). Commas, semicolons
     (what Excel writes in Russian locales) and tabs are recognised from the header. UTF-8 with or
     without a BOM. Each row becomes [system?, user, assistant], cells stripped of surrounding
-    spaces; all-or-nothing like `parse_jsonl`.
+    spaces, their line breaks stored as LF; all-or-nothing like `parse_jsonl`.
     """
     data = _read(source, max_bytes=max_bytes)
     if isinstance(data, LineError):
@@ -263,7 +268,8 @@ def parse_csv(source: Source, *, max_bytes: int, max_lines: int, max_errors: int
                 continue
             if collect.stop(number):
                 break
-            cells = {name: row[index].strip() if index < len(row) else "" for name, index in position.items()}
+            # A cell's line breaks are kept as typed but stored as LF: Excel writes CRLF.
+            cells = {name: _cell(row, index) for name, index in position.items()}
             if has_unstorable_text(cells):
                 collect.error(number, _unstorable_message())
                 continue

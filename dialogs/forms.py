@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.utils.text import normalize_newlines
 from django.utils.translation import gettext_lazy as _
 
 from assistants.models import Assistant
@@ -19,7 +20,7 @@ class MessageForm(forms.Form):
     )
 
     def clean_content(self) -> str:
-        content = self.cleaned_data["content"]
+        content = normalize_newlines(self.cleaned_data["content"])  # browsers send textarea lines as CRLF
         limit = settings.CHAT_MESSAGE_MAX_CHARS
         if len(content) > limit:
             raise forms.ValidationError(

@@ -29,6 +29,13 @@ def test_it_creates_an_assistant_with_version_1(client, course, curator, provide
     assert (version.number, version.instructions, version.created_by) == (1, "Answer briefly.", curator)
 
 
+def test_it_keeps_the_instructions_line_breaks_as_lf(client, course, curator, provider, assistant):
+    client.force_login(curator)
+    client.post(assistant.get_absolute_url(), _form(provider, instructions="Answer briefly.\r\nCite the lesson."))
+    assistant.refresh_from_db()
+    assert assistant.instructions == assistant.versions.first().instructions == "Answer briefly.\nCite the lesson."
+
+
 def test_it_refuses_a_duplicate_name_in_the_course(client, course, curator, provider, assistant):
     client.force_login(curator)
     response = client.post(f"/c/{course.slug}/assistants/new/", _form(provider))

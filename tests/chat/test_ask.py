@@ -27,6 +27,12 @@ def test_it_starts_a_dialog_with_a_pending_answer(client, course, learner, tutor
     assert f"/messages/{answer.pk}/stream/" in data["html"]
 
 
+def test_it_keeps_a_questions_line_breaks_as_lf(client, course, learner, tutor):
+    client.force_login(learner)
+    _ask(client, course, "First line\r\nsecond line")  # as browsers send a textarea's lines
+    assert Message.objects.get(role="user").content == "First line\nsecond line"
+
+
 def test_it_refuses_an_empty_message(client, course, learner, tutor):
     client.force_login(learner)
     response = _ask(client, course, "   ")

@@ -196,6 +196,17 @@ def test_it_imports_question_answer_csv():
     ]
 
 
+def test_a_csv_cell_keeps_its_line_breaks_as_lf():
+    # Excel ends rows and the lines inside a quoted cell with CRLF; an old Mac file, with CR.
+    data = b'question,answer,system\r\nQ1,"A1\r\nsecond line\rthird",S\r\n'
+
+    result = parse_csv(data, **LIMITS)
+
+    assert result.ok
+    assert [m["content"] for m in result.examples[0]["messages"]] == ["S", "Q1", "A1\nsecond line\nthird"]
+    assert b"\\r" not in b"".join(export_supervised(result.examples))
+
+
 def test_it_reads_excel_csv_with_semicolons_and_a_bom():
     data = '\ufeffQuestion ; Answer\n"Что такое; кортеж?";Неизменяемый список.\n\n'.encode()
 

@@ -120,9 +120,9 @@ def encode_all(examples: list[dict]) -> int:
 
 
 def validate_and_export(examples: list[dict]) -> int:
-    from dialogs.formats import export_supervised
-    from dialogs.validation import validate_dataset
     from llm.catalog import get_model
+    from trainingfiles.formats import export_supervised
+    from trainingfiles.validation import validate_dataset
 
     report = validate_dataset(enumerate(examples), base_model=get_model("gpt-4.1-mini"))
     if report.error_count:
@@ -171,8 +171,8 @@ def memory_worker(count: int, seed: int) -> None:
         setup_django(database_url)
         from courses.models import Course
         from dialogs import curation
-        from dialogs.formats import export_supervised
         from dialogs.models import Dataset, Example
+        from trainingfiles.formats import export_supervised
 
         course = Course.objects.create(title="Bench", slug="bench")
         dataset = Dataset.objects.create(course=course, name="Bench")

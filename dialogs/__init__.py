@@ -1,5 +1,5 @@
 """Recorded dialogs and the fine-tuning datasets curated from them.
 
-The pure data layer lives in `formats` (example shapes, import and export), `validation`
-(every check before training) and `stats` (token statistics, epochs and cost estimates).
+The training-file library they rely on (example shapes, import and export, validation, token
+statistics and cost estimates) lives apart, in `trainingfiles`: pure functions over plain data.
 """

@@ -21,9 +21,9 @@ from assistants.engine import Completed, chat_complete
 from assistants.models import ApiKey, Assistant
 from assistants.services import api_key_authenticate
 from llm.db import database
+from trainingfiles.formats import has_unstorable_text
 
 from . import chat
-from .formats import has_unstorable_text
 from .models import Dialog, Message
 
 EXTERNAL_USER_ID_MAX = 200

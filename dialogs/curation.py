@@ -23,10 +23,12 @@ from assistants.models import Assistant
 from assistants.tools import tool_definition
 from courses.models import Course
 from llm.catalog import get_model
+from trainingfiles.pii import find_pii, redact_pii
+from trainingfiles.reports import DatasetReport
+from trainingfiles.validation import validate_dataset, validate_example
 
 from .counters import dialogs_examples_recount
 from .models import Dataset, Dialog, Example, ExampleRevision, Message
-from .validation import DatasetReport, find_pii, redact_pii, validate_dataset, validate_example
 
 EDITABLE_ROLES = ("user", "assistant", "system", "developer", "tool")
 GRADCAP_KEYS = frozenset({"original"})  # ours, never written to a training file

@@ -22,20 +22,20 @@ from django_htmx.http import HttpResponseClientRefresh
 from config.streaming import stream_for
 from courses.access import CourseAccess
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model
+from trainingfiles.reports import ERROR, Issue
+from trainingfiles.stats import dataset_stats
 
 from . import curation, transfer
 from .access import curator_access, get_dataset_for_curator, get_example_for_curator
 from .forms import DatasetForm, ExampleFilterForm, ExportForm, ImportForm, SplitForm
 from .models import Dataset, Example, Transfer
-from .stats import dataset_stats
-from .validation import ERROR, Issue
 
 EXAMPLES_PER_PAGE = 100
 ISSUES_PER_CHECK = 50  # a check failing everywhere lists its first examples, then a count
 PREVIEW_EXAMPLES = 5
 
 # The checks of the report, in the order of OpenAI's data-preparation guide, then ours. Each
-# names the issue codes of `dialogs.validation` it covers.
+# names the issue codes of `trainingfiles.validation` it covers.
 CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (gettext_lazy("Each example is a JSON object"), ("data_type",)),
     (gettext_lazy("Each example has a list of messages"), ("missing_messages_list",)),

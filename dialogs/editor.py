@@ -22,11 +22,11 @@ from django.utils.translation import gettext_lazy
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from courses.access import CourseAccess
+from trainingfiles.reports import Issue
 
 from . import curation, revisions
 from .access import get_example_for_curator
 from .models import Dataset, Example
-from .validation import Issue
 
 CONTENT_MAX_CHARS = 100_000
 ROLE_CHOICES = [(role, role) for role in curation.EDITABLE_ROLES]

@@ -25,9 +25,17 @@ from django_q.tasks import async_task
 from accounts.models import User
 from config.background import requeue_stalled
 from llm.catalog import SFT
+from trainingfiles.formats import (
+    ImportResult,
+    LineError,
+    export_dpo,
+    export_hf_chat,
+    export_supervised,
+    parse_csv,
+    parse_jsonl,
+)
 
 from . import curation
-from .formats import ImportResult, LineError, export_dpo, export_hf_chat, export_supervised, parse_csv, parse_jsonl
 from .models import Dataset, Example, Transfer
 
 EXPORT_FORMATS = (Transfer.Format.SUPERVISED, Transfer.Format.DPO, Transfer.Format.HF_CHAT)

@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dialogs.curation import dataset_rows
-from dialogs.formats import export_dpo, export_supervised
 from dialogs.models import Dataset
-from dialogs.stats import billable_tokens, training_cost
-from dialogs.validation import ERROR, MIN_EXAMPLES, DatasetReport, Issue, validate_dataset
 from llm.catalog import DPO, SFT, ModelInfo, default_epochs, get_model
 from llm.models import Provider
 from training.hyperparameters import resolve
 from training.models import TrainingJob
 from training.services import base_model_for
+from trainingfiles.formats import export_dpo, export_supervised
+from trainingfiles.reports import ERROR, DatasetReport, Issue
+from trainingfiles.stats import billable_tokens, training_cost
+from trainingfiles.validation import MIN_EXAMPLES, validate_dataset
 
 from .models import Run
 

@@ -23,9 +23,9 @@ from assistants.models import Assistant
 from assistants.services import assistant_update
 from config.background import requeue_stalled, stalled_before
 from dialogs.models import Dataset
-from dialogs.stats import training_cost
 from llm.catalog import get_model
 from llm.models import Provider
+from trainingfiles.stats import training_cost
 
 from .backends import INTERACTIVE, BackendError, JobSpec, JobState, SyncResult, TrainingBackend, backend_for
 from .models import Activation, Checkpoint, MetricPoint, Run, RunEvent, Snapshot, TrainedModel

@@ -16,10 +16,10 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from config.streaming import stream_for
 from dialogs.access import curator_access, get_dataset_for_curator
-from dialogs.validation import MIN_EXAMPLES
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model, tunable_models
 from training import files as training_files
 from training import services as training_services
+from trainingfiles.validation import MIN_EXAMPLES
 
 from . import evaluation as evaluations
 from . import selfhosted, services

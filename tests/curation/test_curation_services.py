@@ -2,8 +2,8 @@ import pytest
 
 from assistants.engine import Turn
 from dialogs import chat, curation
-from dialogs.formats import export_dpo, export_supervised, parse_jsonl
 from dialogs.models import Dialog, Example, ExampleRevision, Message
+from trainingfiles.formats import export_dpo, export_supervised, parse_jsonl
 
 pytestmark = pytest.mark.django_db
 

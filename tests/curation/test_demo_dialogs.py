@@ -7,8 +7,8 @@ from accounts.models import User
 from dialogs import curation
 from dialogs.demo import DATASET_NAME
 from dialogs.models import Dataset, Dialog, Example, Message
-from dialogs.validation import validate_dataset
 from llm.catalog import get_model
+from trainingfiles.validation import validate_dataset
 
 
 def test_it_records_dialogs_to_curate_and_a_valid_dataset_once(db, client):

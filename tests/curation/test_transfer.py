@@ -11,11 +11,11 @@ from django.urls import reverse
 from courses.models import Membership
 from dialogs import curation, transfer
 from dialogs.models import Dataset, Example, Transfer
-from dialogs.validation import validate_dataset
 from llm.catalog import get_model
 from llm.tokens import count_messages
 from tests.conftest import add_member, make_user, stalled
 from tests.curation.dataset_fixtures import INSTRUCTIONS, assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
+from trainingfiles.validation import validate_dataset
 
 pytestmark = pytest.mark.django_db
 

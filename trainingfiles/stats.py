@@ -9,8 +9,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from dialogs.validation import ExampleReport
 from llm.catalog import SFT, ModelInfo, default_epochs, tunable_models
+
+from .reports import ExampleReport
 
 CENT = Decimal("0.01")
 PER_MILLION = Decimal(1_000_000)

@@ -2,17 +2,10 @@ from decimal import Decimal
 
 import pytest
 
-from dialogs.stats import (
-    billable_tokens,
-    dataset_stats,
-    distribution,
-    estimate_costs,
-    histogram,
-    training_cost,
-)
-from dialogs.validation import validate_dataset
 from llm.catalog import AZURE, DPO, OPENAI, default_epochs, get_model
-from tests.dialogs.examples import demo_examples
+from tests.trainingfiles.examples import demo_examples
+from trainingfiles.stats import billable_tokens, dataset_stats, distribution, estimate_costs, histogram, training_cost
+from trainingfiles.validation import validate_dataset
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 import pytest
 
-from dialogs.validation import find_pii, redact_pii, validate_example
-from tests.dialogs.examples import INSTRUCTIONS, chat_example
+from tests.trainingfiles.examples import INSTRUCTIONS, chat_example
+from trainingfiles.pii import find_pii, redact_pii
+from trainingfiles.validation import validate_example
 
 
 @pytest.mark.parametrize(

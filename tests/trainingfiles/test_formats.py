@@ -1,9 +1,9 @@
 import json
 
-from dialogs.formats import export_dpo, export_hf_chat, export_supervised, hf_chat_example
-from dialogs.validation import validate_dataset
 from llm.catalog import get_model
-from tests.dialogs.examples import chat_example, demo_examples, demo_pairs, tool_example
+from tests.trainingfiles.examples import chat_example, demo_examples, demo_pairs, tool_example
+from trainingfiles.formats import export_dpo, export_hf_chat, export_supervised, hf_chat_example
+from trainingfiles.validation import validate_dataset
 
 
 def test_it_exports_one_openai_line_per_example():

@@ -1,4 +1,4 @@
-"""Demo-like fine-tuning data for the dialogs tests: what curators of the Python course produce."""
+"""Demo-like fine-tuning data for the training-file tests: what curators of the Python course produce."""
 
 INSTRUCTIONS = "Ты ассистент курса «Основы Python». Отвечай кратко и по делу."
 

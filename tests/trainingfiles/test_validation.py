@@ -4,18 +4,12 @@ import string
 
 import pytest
 
-from dialogs.validation import (
-    ERROR,
-    TOKENIZE_BATCH,
-    WARNING,
-    example_errors,
-    near_duplicate_key,
-    validate_dataset,
-    validate_example,
-)
 from llm import tokens
 from llm.catalog import DPO, SFT, get_model
-from tests.dialogs.examples import INSTRUCTIONS, chat_example, demo_examples, demo_pairs, dpo_pair, tool_example
+from tests.trainingfiles.examples import INSTRUCTIONS, chat_example, demo_examples, demo_pairs, dpo_pair, tool_example
+from trainingfiles.duplicates import near_duplicate_key
+from trainingfiles.reports import ERROR, WARNING
+from trainingfiles.validation import TOKENIZE_BATCH, example_errors, validate_dataset, validate_example
 
 
 def codes(report) -> list[str]:

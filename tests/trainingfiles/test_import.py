@@ -4,9 +4,9 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from dialogs.formats import LineError, export_dpo, export_supervised, parse_csv, parse_jsonl
 from llm.catalog import DPO, SFT
-from tests.dialogs.examples import INSTRUCTIONS, chat_example, demo_examples, demo_pairs
+from tests.trainingfiles.examples import INSTRUCTIONS, chat_example, demo_examples, demo_pairs
+from trainingfiles.formats import LineError, export_dpo, export_supervised, parse_csv, parse_jsonl
 
 LIMITS = {"max_bytes": 1_000_000, "max_lines": 1000}
 

@@ -31,8 +31,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.text import normalize_newlines
 from django.utils.translation import gettext as _
 
-from dialogs.validation import DPO_KEYS, SUPERVISED_KEYS, example_errors, example_kind
 from llm.catalog import DPO, SFT
+
+from .shapes import DPO_KEYS, SUPERVISED_KEYS, example_kind
+from .validation import example_errors
 
 DEFAULT_MAX_ERRORS = 100  # a broken file should be told about, not listed line by line forever
 

@@ -1,0 +1,126 @@
+"""Every check a fine-tuning dataset needs before training, with token counts from the same pass.
+
+Besides the format checks of each example (`inspection`), what a curator wants to know before
+paying for training: the base model's per-example token limit, dataset size, duplicates and
+personal data.
+
+Each example is walked once: its text is tokenized once (the counts follow the guide's rule, as
+`llm.tokens.count_messages` does), and duplicates are found by hashing, never by comparing pairs,
+because datasets of tens of thousands of examples are validated on page load.
+"""
+
+import itertools
+from collections.abc import Iterable
+
+from django.utils.translation import gettext as _
+
+from llm.catalog import ModelInfo
+from llm.tokens import count_texts
+
+from .inspection import Inspection
+from .reports import ERROR, WARNING, DatasetReport, ExampleReport, Issue
+
+MIN_EXAMPLES = 10  # OpenAI rejects smaller training files
+RECOMMENDED_EXAMPLES = 50
+# validate_dataset checks this many examples, then counts the tokens of all their texts in one
+# call to the tokenizer (llm.tokens.count_texts). Tokenizing apart from the checks, rather than
+# between the checks of each example, made validating 10k examples about a tenth faster
+# (0.70 s → 0.63 s, best of 12): the tokenizer and the interpreter stop evicting each other's
+# code and tables from the CPU's caches. One call instead of one per message saved a few
+# percent more. Memory stays bounded.
+TOKENIZE_BATCH = 256
+
+
+def validate_example(example: object, *, token_limit: int | None, key: object | None = None) -> ExampleReport:
+    """Check one supervised example or DPO pair; count its tokens (tokenizing each text once).
+
+    `token_limit` is the base model's per-example training limit (`ModelInfo.training_token_limit`);
+    None skips that check.
+    """
+    inspection = Inspection(key)
+    inspection.run(example)
+    return inspection.report(count_texts(inspection.texts), token_limit=token_limit)
+
+
+def example_errors(example: object) -> list[Issue]:
+    """The format errors of one example, without counting tokens: what makes an import fail."""
+    inspection = Inspection(None, count_tokens=False, scan_text=False)
+    inspection.run(example)
+    return [issue for issue in inspection.issues if issue.severity == ERROR]
+
+
+def validate_dataset(examples: Iterable[tuple[object, object]], *, base_model: ModelInfo | None) -> DatasetReport:
+    """Check every example, then the dataset as a whole: size, mixed kinds, duplicates.
+
+    `examples` yields (key, example) pairs; the key comes back in each issue (e.g. a primary key).
+    Exact duplicates are equal examples; near-duplicates have the same words once case,
+    punctuation and spacing are ignored (instructions aside). Both are found through one hash per
+    example, so memory and time stay linear.
+    """
+    token_limit = base_model.training_token_limit if base_model else None
+    reports: list[ExampleReport] = []
+    issues: list[Issue] = []
+    exact_seen: dict[int, object] = {}
+    near_seen: dict[int, object] = {}
+    kinds: set[str] = set()
+    for batch in itertools.batched(examples, TOKENIZE_BATCH):
+        inspections = []
+        for key, example in batch:
+            inspection = Inspection(key)
+            inspection.run(example)
+            inspections.append(inspection)
+        counts = count_texts([text for inspection in inspections for text in inspection.texts])
+        start = 0
+        for inspection in inspections:
+            end = start + len(inspection.texts)
+            report = inspection.report(counts[start:end], token_limit=token_limit)
+            start = end
+            reports.append(report)
+            if report.kind:
+                kinds.add(report.kind)
+            if inspection.exact_fingerprint is not None and not inspection.has_errors:
+                _find_duplicate(inspection, exact_seen, near_seen, issues)
+
+    count = len(reports)
+    if count < MIN_EXAMPLES:
+        message = _("A dataset needs at least %(minimum)s examples to train; this one has %(count)s.") % {
+            "minimum": MIN_EXAMPLES,
+            "count": count,
+        }
+        issues.insert(0, Issue("too_few_examples", ERROR, message))
+    elif count < RECOMMENDED_EXAMPLES:
+        message = _("%(count)s examples can train, but %(recommended)s or more usually work clearly better.") % {
+            "count": count,
+            "recommended": RECOMMENDED_EXAMPLES,
+        }
+        issues.insert(0, Issue("few_examples", WARNING, message))
+    if len(kinds) > 1:
+        message = _("The dataset mixes chat examples and preference pairs; a training file holds one kind.")
+        issues.insert(0, Issue("mixed_kinds", ERROR, message))
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if base_model is not None and kind is not None and kind not in base_model.methods:
+        message = _("%(model)s cannot be trained with this kind of example (%(method)s).") % {
+            "model": base_model.label,
+            "method": kind,
+        }
+        issues.insert(0, Issue("method_not_supported", ERROR, message))
+    return DatasetReport(examples=tuple(reports), issues=tuple(issues), kind=kind)
+
+
+def _find_duplicate(
+    inspection: "Inspection", exact_seen: dict[int, object], near_seen: dict[int, object], issues: list[Issue]
+) -> None:
+    """Note the example's fingerprints; report it if an earlier example had the same one."""
+    key = inspection.key
+    if inspection.exact_fingerprint in exact_seen:
+        first = exact_seen[inspection.exact_fingerprint]
+        message = _("This example is the same as example %(other)s.") % {"other": first}
+        issues.append(Issue("duplicate", WARNING, message, key))
+        return
+    exact_seen[inspection.exact_fingerprint] = key
+    if inspection.near_fingerprint in near_seen:
+        first = near_seen[inspection.near_fingerprint]
+        message = _("This example says almost exactly what example %(other)s says.") % {"other": first}
+        issues.append(Issue("near_duplicate", WARNING, message, key))
+    else:
+        near_seen[inspection.near_fingerprint] = key

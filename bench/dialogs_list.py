@@ -158,8 +158,9 @@ def fill_postgresql(course, tutor, grader, learner_ids, dataset, dialogs: int, p
         cursor.execute("DROP INDEX IF EXISTS message_content_fts")
         cursor.execute(
             """
-            INSERT INTO dialogs_message (dialog_id, position, role, content, status, error, tool_calls, citations,
-                search_results, raw_events, model, feedback, created_at)
+            INSERT INTO dialogs_message (dialog_id, position, role, content, status, error, error_detail,
+                question_sent, wire_api, tool_calls, citations, search_results, raw_events, model, feedback,
+                created_at)
             SELECT d.id, p,
                    CASE WHEN p %% 2 = 1 THEN 'user' ELSE 'assistant' END,
                    CASE WHEN p %% 2 = 1
@@ -168,7 +169,7 @@ def fill_postgresql(course, tutor, grader, learner_ids, dataset, dialogs: int, p
                      || ' ' || (%(topics)s::text[])[1 + (d.id * 7 + p * 3) %% %(nt)s]
                      || CASE WHEN (d.id * 31 + p) %% 997 = 0 THEN ' ' || (%(rare)s::text[])[1 + p %% 2] ELSE '' END,
                    CASE WHEN p = %(m)s AND d.id %% 200 = 0 THEN 'failed' ELSE 'complete' END,
-                   '', '[]', '[]', '[]', '[]',
+                   '', '', '', '', '[]', '[]', '[]', '[]',
                    CASE WHEN p %% 2 = 0 THEN CASE WHEN d.id %% 5 = 0 THEN %(tuned)s ELSE %(base)s END ELSE '' END,
                    CASE WHEN p %% 2 = 0 AND (d.id + p) %% 23 = 0 THEN 1
                         WHEN p %% 2 = 0 AND (d.id + p) %% 37 = 0 THEN -1 END,

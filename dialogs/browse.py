@@ -15,7 +15,7 @@ from courses.access import CourseAccess
 
 from . import curation
 from .access import curator_access, get_dialog_for_curator
-from .filters import PAGE_SIZES, DialogFilterForm, dialog_page
+from .filters import PAGE_SIZES, DialogFilterForm, dialog_page, searches_word_starts
 from .models import Dataset, Dialog, Message
 
 OPEN = (Message.Status.PENDING, Message.Status.STREAMING)
@@ -127,6 +127,9 @@ def dialog_detail(request: HttpRequest, slug: str, dialog_id: int) -> HttpRespon
         "datasets": datasets,
         "default_dataset": _default_dataset(dialog, datasets),
         "replaced_count": dialog.messages.filter(replaced_at__isnull=False).count(),
+        # Opened from a search: the page marks the searched words in the transcript.
+        "search": request.GET.get("q", "").strip()[:200],
+        "search_prefixes": searches_word_starts(),
     }
     return render(request, "dialogs/dialog.html", context)
 

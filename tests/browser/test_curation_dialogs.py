@@ -53,6 +53,30 @@ def test_it_filters_dialogs_opens_one_and_graduates_it_into_the_editor(page, cou
     assert Dialog.objects.get(pk=bad.pk).messages.count() == 4  # the dialog is as it was
 
 
+def test_a_search_shows_why_each_dialog_matched_and_marks_the_words_in_the_dialog(page, course, curator, dialogs):
+    _good, bad = dialogs
+    log_in(page, curator.email)
+    page.goto(f"/c/{course.slug}/dialogs/")
+    page.get_by_role("searchbox", name="Search").fill("sure")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("#dialogs tbody tr")
+    expect(rows).to_have_count(1)
+    # Listed under its first question, with the message that matched and the word marked.
+    expect(rows.first).to_contain_text("What does range(5) give?")
+    hit = rows.first.get_by_role("link", name="Learner: Are you sure?")
+    expect(hit.locator("mark")).to_have_text("sure")
+
+    hit.click()
+    expect(page.get_by_role("heading", name="What does range(5) give?")).to_be_visible()
+    marked = page.locator("#transcript mark")
+    expect(marked).to_have_text(["sure"])
+    expect(page.locator(f"#m{bad.messages.get(position=3).pk}")).to_be_in_viewport()
+
+    page.get_by_role("button", name="🎓 Add to dataset").click()
+    expect(page).to_have_url(re.compile(r"/datasets/\d+/examples/\d+/$"))
+    assert Example.objects.get().source_dialog_id == bad.pk
+
+
 def test_it_graduates_at_a_turn_and_adds_dialogs_in_bulk(page, course, curator, dialogs):
     good, bad = dialogs
     log_in(page, curator.email)

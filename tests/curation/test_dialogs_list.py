@@ -160,6 +160,42 @@ def test_it_searches_message_content_on_postgresql(curator_client, course, assis
         assert "to_tsvector('simple'::regconfig, content)" in cursor.fetchone()[0]
 
 
+def _hits(response) -> dict[int, str]:
+    """Each row's search excerpt, with <mark> kept and the rest of the markup dropped."""
+    page = response.content.decode()
+    rows = re.findall(r'<tr id="dialog-(\d+)">(.*?)</tr>', page, re.S)
+    hits = {}
+    for pk, row in rows:
+        if found := re.search(r'<p class="search-hit small">(.*?)</p>', row, re.S):
+            text = re.sub(r"<(?!/?mark>)[^>]+>", "", found.group(1))
+            hits[int(pk)] = " ".join(text.split())
+    return hits
+
+
+def test_a_search_shows_the_matching_message_with_the_words_marked(curator_client, course, assistant):
+    answer = "First some context. " * 8 + "A for loop walks over a sequence, and a while loop runs until it stops."
+    loops = record(assistant, [("How do they work?", answer), ("And a <b>loop</b> in a loop?", "Nested.")])
+    record(assistant, [("What is a dict?", "A mapping.")])
+    word_starts = connection.vendor == "postgresql"
+
+    response = curator_client.get(_url(course, q="loop"))
+    hits = _hits(response)
+    assert list(hits) == [loops.pk]
+    # The first matching message of the transcript (the answer), cut around its first match.
+    assert hits[loops.pk].startswith("Assistant: … First some context.")
+    assert "A for <mark>loop</mark> walks over a sequence, and a while <mark>loop</mark> runs" in hits[loops.pk]
+    hit = loops.messages.get(position=2)
+    assert f'/dialogs/{loops.pk}/?q=loop#m{hit.pk}"' in response.content.decode()
+
+    # Marked as the search finds: by the start of a word on PostgreSQL, anywhere on SQLite.
+    hits = _hits(curator_client.get(_url(course, q="LOOP")))
+    assert "<mark>loop</mark> walks" in hits[loops.pk]
+    question = _hits(curator_client.get(_url(course, q="in a loop")))[loops.pk]
+    assert question.startswith("Learner:")
+    assert "&lt;b&gt;<mark>loop</mark>&lt;/b&gt;" in question or not word_starts  # escaped, never HTML
+    assert "<b>" not in curator_client.get(_url(course, q="in a loop")).content.decode()
+
+
 def test_it_sorts(curator_client, course, assistant):
     first = record(assistant, [("Q", "A")], days_ago=3)
     long = record(assistant, [("Q", "A"), ("Q", "A"), ("Q", "A")], days_ago=2)

@@ -45,14 +45,6 @@ def _datasets(access: CourseAccess) -> list[Dataset]:
     return list(Dataset.objects.filter(course=access.course).order_by("name"))
 
 
-def _default_dataset(dialog: Dialog, datasets: list[Dataset]) -> Dataset | None:
-    """The dataset 🎓 uses when none is chosen, if it exists yet (dataset_for_assistant's rule)."""
-    if dialog.assistant_id is None:
-        return None
-    mine = [dataset for dataset in datasets if dataset.assistant_id == dialog.assistant_id]
-    return min(mine, key=lambda dataset: dataset.pk, default=None)
-
-
 @require_GET
 @login_required
 def dialog_list(request: HttpRequest, slug: str) -> HttpResponse:
@@ -125,7 +117,7 @@ def dialog_detail(request: HttpRequest, slug: str, dialog_id: int) -> HttpRespon
         "transcript": transcript,
         "examples": dialog.examples.select_related("dataset", "created_by").order_by("pk"),
         "datasets": datasets,
-        "default_dataset": _default_dataset(dialog, datasets),
+        "default_dataset": curation.assistant_dataset(dialog.assistant, datasets) if dialog.assistant else None,
         "replaced_count": dialog.messages.filter(replaced_at__isnull=False).count(),
         # Opened from a search: the page marks the searched words in the transcript.
         "search": request.GET.get("q", "").strip()[:200],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -90,12 +90,26 @@ def _recount(dataset: Dataset) -> None:
 def dataset_for_assistant(*, assistant: Assistant, user: User | None) -> Dataset:
     """Where 🎓 puts an example when the curator has not chosen a dataset: the dataset of the
     dialog's assistant, made on first use."""
-    dataset = assistant.datasets.order_by("pk").first()
-    if dataset is not None:
-        return dataset
-    name = _("%(assistant)s examples") % {"assistant": assistant.name}
-    existing = Dataset.objects.filter(course=assistant.course, name=name).first()
-    return existing or dataset_create(course=assistant.course, name=name, user=user, assistant=assistant)
+    name = _assistant_dataset_name(assistant)
+    candidates = Dataset.objects.filter(course=assistant.course).filter(Q(assistant=assistant) | Q(name=name))
+    return assistant_dataset(assistant, candidates) or dataset_create(
+        course=assistant.course, name=name, user=user, assistant=assistant
+    )
+
+
+def assistant_dataset(assistant: Assistant, datasets: Iterable[Dataset]) -> Dataset | None:
+    """Of the course's `datasets`, the one 🎓 uses for the assistant's dialogs, if it exists yet:
+    the first dataset of the assistant, else the one named after it ("Tutor examples")."""
+    datasets = list(datasets)
+    mine = [dataset for dataset in datasets if dataset.assistant_id == assistant.pk]
+    if mine:
+        return min(mine, key=lambda dataset: dataset.pk)
+    name = _assistant_dataset_name(assistant)
+    return min((dataset for dataset in datasets if dataset.name == name), key=lambda dataset: dataset.pk, default=None)
+
+
+def _assistant_dataset_name(assistant: Assistant) -> str:
+    return _("%(assistant)s examples") % {"assistant": assistant.name}
 
 
 def split_of(example: Example, validation_percent: int) -> str:
@@ -137,8 +151,7 @@ def dpo_rows(example: Example, system: str) -> Iterator[dict]:
     answer is not; the conversation before it is the input."""
     before: list[dict] = [{"role": "system", "content": system}] if system else []
     for message in example.messages:
-        original = message.get("original")
-        if message.get("role") == "assistant" and original is not None and original != message.get("content"):
+        if (original := rewritten_from(message)) is not None:
             pair: dict[str, Any] = {
                 "input": {"messages": list(before)},
                 "preferred_output": [{"role": "assistant", "content": message.get("content") or ""}],
@@ -151,8 +164,12 @@ def dpo_rows(example: Example, system: str) -> Iterator[dict]:
         before.append(cleaned)
 
 
-def has_pairs(example: Example) -> bool:
-    return any(True for _pair in dpo_rows(example, ""))
+def rewritten_from(message: dict) -> str | None:
+    """The recorded answer a curator rewrote (a DPO pair's rejected side), or None."""
+    original = message.get("original")
+    if message.get("role") == "assistant" and original is not None and original != message.get("content"):
+        return original
+    return None
 
 
 def dataset_examples(
@@ -204,13 +221,7 @@ def _examples_with_system(
 
 def pair_count(example: Example) -> int:
     """How many DPO pairs the example gives: its rewritten assistant answers."""
-    return sum(
-        1
-        for message in example.messages
-        if message.get("role") == "assistant"
-        and message.get("original") is not None
-        and message.get("original") != message.get("content")
-    )
+    return sum(1 for message in example.messages if rewritten_from(message) is not None)
 
 
 @dataclass(frozen=True)

@@ -116,8 +116,7 @@ class Row:
     @property
     def rejected(self) -> str | None:
         """The recorded answer a curator rewrote: the rejected side of a DPO pair."""
-        original = self.message.get("original")
-        return original if self.role == "assistant" and original is not None and original != self.text else None
+        return curation.rewritten_from(self.message)
 
 
 @dataclass(frozen=True)

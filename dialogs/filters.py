@@ -2,9 +2,9 @@
 
 Everything a row shows or a filter asks is a column of the dialog (see dialogs.counters), so a
 page is one query on the dialogs table whatever its size, plus one for the examples of the rows
-shown. Only the full-text search reaches into the messages: an EXISTS on the dialog's messages,
-served on PostgreSQL by the GIN index of migration 0004 (the same expression), and by icontains
-on SQLite.
+shown (and, for a search, one for each row's matching message, shown as an excerpt). Only the
+full-text search reaches into the messages: an EXISTS on the dialog's messages, served on
+PostgreSQL by the GIN index of migration 0004 (the same expression), and by icontains on SQLite.
 
 Pages are counted without COUNT(*): a page fetches one row more than it shows to know whether a
 next page exists. Counting every match of a search over a million messages on each page view is

@@ -131,6 +131,18 @@ def test_graduating_into_a_chosen_dataset(curator_client, dialog, course, curato
     assert chosen.examples.get().source_dialog == dialog
 
 
+def test_the_default_dataset_is_the_one_graduating_would_use(curator_client, dialog, course, curator):
+    # Made by hand before the assistant had one: 🎓 uses it by its name, and the page says so.
+    named = curation.dataset_create(course=course, name="Tutor examples", user=curator)
+    page = curator_client.get(_detail(dialog)).content.decode()
+    assert "Tutor examples (new)" not in page
+    assert f'<option value="{named.pk}" selected>Tutor examples</option>' in page
+
+    curator_client.post(_graduate(dialog), {"dataset": ""})
+    assert named.examples.get().source_dialog == dialog
+    assert Dataset.objects.count() == 1
+
+
 def test_the_page_lists_the_examples_made_from_the_dialog(curator_client, dialog, curator):
     dataset = curation.dataset_create(course=dialog.course, name="Best answers", user=curator)
     example = curation.example_from_dialog(dialog=dialog, dataset=dataset, user=curator)

@@ -71,20 +71,17 @@ def export_supervised(examples: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
     Keys other than `messages`, `tools` and `parallel_tool_calls` are left out, because OpenAI
     rejects a file with unknown keys; examples are otherwise written exactly as given.
     """
-    for example in examples:
-        if example.keys() <= SUPERVISED_KEYS:
-            yield _line(example)
-        else:
-            yield _line({key: value for key, value in example.items() if key in SUPERVISED_KEYS})
+    return _lines_of_known_keys(examples, SUPERVISED_KEYS)
 
 
 def export_dpo(pairs: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
     """OpenAI preference (DPO) JSONL: one line per pair, unknown keys left out."""
-    for pair in pairs:
-        if pair.keys() <= DPO_KEYS:
-            yield _line(pair)
-        else:
-            yield _line({key: value for key, value in pair.items() if key in DPO_KEYS})
+    return _lines_of_known_keys(pairs, DPO_KEYS)
+
+
+def _lines_of_known_keys(records: Iterable[Mapping[str, Any]], keys: frozenset[str]) -> Iterator[bytes]:
+    for record in records:
+        yield _line(record if record.keys() <= keys else {key: value for key, value in record.items() if key in keys})
 
 
 def export_hf_chat(examples: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:

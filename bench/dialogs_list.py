@@ -4,7 +4,8 @@ Fills a throwaway database with one course's dialogs (Russian and English questi
 some 👍/👎, some failed, a few curated into a dataset, three sources, two assistants, two models),
 fills the dialogs' figures with the same expressions as the data migration, ANALYZEs, then asks
 the page for realistic requests — no filter, each filter, searches (a rare and a common word, two
-words, two common words that never meet), each sort, page 2, 25 and 100 rows — as a logged-in
+words, two common words that never meet), triage flags (computed by the worker's own sweep, which
+is timed as the backfill), the "worth curating" view, each sort, page 2, 25 and 100 rows — as a logged-in
 curator through Django's test Client in process, timing each request, and counts the page's
 queries for 25 and for 100 rows.
 
@@ -93,6 +94,13 @@ def requests(course_slug: str, assistant_id: int) -> list[tuple[str, str]]:
         ("search two words", f"{base}?q=исключение+ValueError"),
         ("search + 👎", f"{base}?q=deadline&feedback=down"),
         ("search, never together", f"{base}?q=loop+deadline"),  # the planner's bad guess, caught
+        ("flag 👎", f"{base}?flag=thumbs-down"),
+        ("flag failed", f"{base}?flag=failed"),
+        ("flag no dialog has", f"{base}?flag=tool-failed"),  # walks every dialog of the course
+        ("any flag", f"{base}?flag=any"),
+        ("worth curating", f"{base}?flag=any&curated=no&sort=worth"),
+        ("worth curating, page 2", f"{base}?flag=any&curated=no&sort=worth&page=2"),
+        ("search + flag", f"{base}?q=loop&flag=failed"),
         ("sort oldest", f"{base}?sort=oldest"),
         ("sort longest", f"{base}?sort=longest"),
         ("sort activity", f"{base}?sort=activity"),
@@ -132,7 +140,8 @@ def fill_postgresql(course, tutor, grader, learner_ids, dataset, dialogs: int, p
         cursor.execute(
             """
             INSERT INTO dialogs_dialog (course_id, assistant_id, user_id, external_user_id, source, title,
-                created_at, updated_at, message_count, feedback_up, feedback_down, model, example_count)
+                created_at, updated_at, message_count, feedback_up, feedback_down, model, example_count,
+                flags, triage_score, triage_due)
             SELECT %(course)s,
                    CASE WHEN g %% 10 = 0 THEN %(grader)s ELSE %(tutor)s END,
                    CASE WHEN g %% 3 = 0 THEN NULL ELSE (%(learners)s::bigint[])[1 + g %% 50] END,
@@ -141,7 +150,7 @@ def fill_postgresql(course, tutor, grader, learner_ids, dataset, dialogs: int, p
                    (%(questions)s::text[])[1 + g %% %(nq)s],
                    now() - (%(n)s - g) * interval '5 minutes',
                    now() - (%(n)s - g) * interval '5 minutes' + (g %% 50) * interval '1 minute',
-                   0, 0, 0, '', 0
+                   0, 0, 0, '', 0, 0, 0, true
             FROM generate_series(1, %(n)s) AS g
             """,
             {
@@ -268,9 +277,30 @@ def fill_figures_and_index() -> None:
     migration.fill_figures(apps, None)
     with connection.schema_editor() as schema_editor:
         migration.create_search_index(apps, schema_editor)
+    analyze()
+
+
+def analyze() -> None:
+    from django.db import connection
+
     with connection.cursor() as cursor:
         # VACUUM too, as autovacuum would after such an insert: it must not run during the timing.
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+def triage_all() -> tuple[float, dict]:
+    """The worker's backfill of the flags (dialogs.triage), timed: seconds, and dialogs per flag."""
+    from dialogs import triage
+
+    started = time.perf_counter()
+    triage.dialogs_triage()
+    seconds = time.perf_counter() - started
+    from dialogs.models import Dialog
+
+    flagged = {}
+    for flag in triage.FLAGS:
+        flagged[flag.key] = triage.with_flag(Dialog.objects.all(), flag).count()
+    return seconds, flagged
 
 
 def time_requests(client, plan: list[tuple[str, str]], rounds: int) -> dict[str, list[float]]:
@@ -327,12 +357,20 @@ def main() -> int:
         filled = time.perf_counter() - started
         fill_figures_and_index()
         prepared = time.perf_counter() - started
+        triage_seconds, flagged = triage_all()
+        analyze()  # again: the planner must know the flags
         from dialogs.models import Dialog, Message
 
+        dialog_count = Dialog.objects.count()
         print(
-            f"database: {database_url.split(':', 1)[0]}; dialogs: {Dialog.objects.count()}, "
+            f"database: {database_url.split(':', 1)[0]}; dialogs: {dialog_count}, "
             f"messages: {Message.objects.count()}; filled in {filled:.1f} s, figures + index + ANALYZE "
             f"{prepared - filled:.1f} s"
+        )
+        print(
+            f"triage flags (the worker's backfill): {triage_seconds:.1f} s, "
+            f"{dialog_count / triage_seconds:.0f} dialogs/s; dialogs per flag: "
+            + ", ".join(f"{key} {count}" for key, count in flagged.items())
         )
         client = Client()
         client.force_login(curator)

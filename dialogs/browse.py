@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from courses.access import CourseAccess
 
-from . import curation
+from . import curation, triage
 from .access import curator_access, get_dialog_for_curator
 from .filters import PAGE_SIZES, DialogFilterForm, dialog_page, searches_word_starts
 from .models import Dataset, Dialog, Message
@@ -58,6 +58,7 @@ def dialog_list(request: HttpRequest, slug: str) -> HttpResponse:
         "access": access,
         "form": form,
         "page": dialog_page(course, values),
+        "triage_left": triage.triage_left(course),
         "datasets": _datasets(access),
         "page_sizes": PAGE_SIZES,
         "models": sorted({assistant.model for assistant in assistants if assistant.model}),
@@ -119,6 +120,7 @@ def dialog_detail(request: HttpRequest, slug: str, dialog_id: int) -> HttpRespon
         "datasets": datasets,
         "default_dataset": curation.assistant_dataset(dialog.assistant, datasets) if dialog.assistant else None,
         "replaced_count": dialog.messages.filter(replaced_at__isnull=False).count(),
+        "flags": triage.labels_of(dialog.flags),
         # Opened from a search: the page marks the searched words in the transcript.
         "search": request.GET.get("q", "").strip()[:200],
         "search_prefixes": searches_word_starts(),

@@ -209,7 +209,11 @@ def answer_stop(*, answer: Message) -> None:
 def answer_cut(*, answer: Message, text: str) -> None:
     """The stream ended early (stop, page closed): keep the text written so far, marked stopped."""
     unfinished = [Message.Status.PENDING, Message.Status.STREAMING, Message.Status.STOPPED]
-    Message.objects.filter(pk=answer.pk, status__in=unfinished).update(status=Message.Status.STOPPED, content=text)
+    cut = Message.objects.filter(pk=answer.pk, status__in=unfinished).update(
+        status=Message.Status.STOPPED, content=text
+    )
+    if cut:
+        Dialog.objects.filter(pk=answer.dialog_id).update(updated_at=timezone.now(), triage_due=True)
 
 
 @transaction.atomic

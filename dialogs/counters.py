@@ -38,8 +38,9 @@ def example_figures(example_model) -> dict:
 def dialog_messages_recount(dialog_id: int, **changes) -> None:
     """After a message of the dialog was added, replaced, answered or rated. Call it inside the
     transaction that locked the dialog (select_for_update), after the change. `changes` are
-    further columns of the dialog to update in the same query."""
-    Dialog.objects.filter(pk=dialog_id).update(**message_figures(Message), **changes)
+    further columns of the dialog to update in the same query. The dialog's triage flags are due
+    again (dialogs.triage)."""
+    Dialog.objects.filter(pk=dialog_id).update(**message_figures(Message), triage_due=True, **changes)
 
 
 def dialogs_examples_recount(dialog_ids) -> None:

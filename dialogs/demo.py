@@ -17,7 +17,7 @@ from assistants.models import Assistant
 from courses.demo import DEMO_COURSE_SLUG
 from courses.models import Course
 
-from . import chat, curation
+from . import chat, curation, triage
 from .models import Dialog, Message
 
 DATASET_NAME = "Python tutor: curated answers"
@@ -445,6 +445,20 @@ DIALOGS: list[tuple[str, str, int, list[dict], bool]] = [
         ],
         False,
     ),
+    (  # the learner asks again in other words, then complains: triage flags it (dialogs.triage)
+        "chat",
+        "learner",
+        1,
+        [
+            _turn("What does enumerate do in Python?", "It is a built-in function."),
+            _turn(
+                "Explain what enumerate does in a Python for loop",
+                "It gives each item with its index: `for i, item in enumerate(items):`.",
+            ),
+            _turn("That was useless at first, why not say so right away?", "You are right, I should have."),
+        ],
+        False,
+    ),
 ]
 
 # Examples made with 🎓: the dialog's index in DIALOGS, and a better answer where the recorded one was bad.
@@ -534,4 +548,8 @@ def load(*, stdout) -> None:
         curation.example_change(
             example=example, version=example.version, user=curator, change=curation.set_status("ready")
         )
-    stdout.write(f"Demo dialogs: {len(dialogs)}; dataset “{dataset.name}” with {len(CURATED)} ready examples")
+    flagged = triage.dialogs_triage()  # at once, rather than at the worker's first sweep
+    stdout.write(
+        f"Demo dialogs: {len(dialogs)} ({flagged} read for triage flags); "
+        f"dataset “{dataset.name}” with {len(CURATED)} ready examples"
+    )

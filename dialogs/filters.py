@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
 
+from . import triage
 from .highlights import excerpt, has_word_starts, search_words
 from .models import Dialog, Example, Message
 
@@ -32,7 +33,9 @@ SORTS = {
     "oldest": ("created_at", "id"),
     "longest": ("-message_count", "-id"),
     "activity": ("-updated_at", "-id"),
+    "worth": ("-triage_score", "-id"),
 }
+ANY_FLAG = "any"
 
 
 class DialogFilterForm(forms.Form):
@@ -58,6 +61,11 @@ class DialogFilterForm(forms.Form):
         required=False,
         choices=[("", _("either")), ("yes", _("in a dataset")), ("no", _("not in a dataset"))],
     )
+    flag = forms.ChoiceField(
+        label=_("Flag"),
+        required=False,
+        choices=[("", _("any or none")), (ANY_FLAG, _("any flag")), *((flag.key, flag.label) for flag in triage.FLAGS)],
+    )
     model = forms.CharField(
         label=_("Model"),
         required=False,
@@ -74,6 +82,7 @@ class DialogFilterForm(forms.Form):
             ("oldest", _("oldest first")),
             ("longest", _("longest first")),
             ("activity", _("most recent activity")),
+            ("worth", _("worth curating first")),
         ],
     )
     per_page = forms.TypedChoiceField(
@@ -176,6 +185,8 @@ def dialogs_filtered(course: Course, values: dict) -> QuerySet[Dialog]:
         dialogs = dialogs.filter(example_count__gt=0)
     elif values.get("curated") == "no":
         dialogs = dialogs.filter(example_count=0)
+    if flag := values.get("flag"):
+        dialogs = triage.with_flag(dialogs, None if flag == ANY_FLAG else triage.BY_KEY[flag])
     if values.get("model"):
         dialogs = dialogs.filter(model=values["model"].strip())
     if values.get("since"):
@@ -229,8 +240,10 @@ def dialog_page(course: Course, values: dict) -> DialogPage:
     offset = (number - 1) * per_page
     rows = _rows(dialogs[offset : offset + per_page + 1], searching=bool(values.get("q")))
     labels = {value: str(label) for value, label in Dialog.Source.choices}  # translated once, not per row
+    flag_labels = {flag.bit: str(flag.label) for flag in triage.FLAGS}
     for dialog in rows:
         dialog.source_label = labels.get(dialog.source, dialog.source)
+        dialog.flag_labels = [flag_labels[flag.bit] for flag in triage.labels_of(dialog.flags)]
     if text := (values.get("q") or "").strip():
         _attach_hits(rows[:per_page], text)
     return DialogPage(dialogs=rows[:per_page], number=number, per_page=per_page, has_next=len(rows) > per_page)

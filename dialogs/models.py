@@ -44,6 +44,11 @@ class Dialog(models.Model):
     feedback_down = models.PositiveIntegerField(_("👎 answers"), default=0)
     model = models.CharField(_("model"), max_length=200, blank=True, help_text=_("The model of the last answer."))
     example_count = models.PositiveIntegerField(_("examples"), default=0)
+    # Triage (dialogs.triage): a bit per sign that the dialog is worth curating, their weights
+    # summed, and whether the worker's sweep has still to read the dialog's latest messages.
+    flags = models.PositiveIntegerField(_("flags"), default=0)
+    triage_score = models.PositiveSmallIntegerField(_("worth curating"), default=0)
+    triage_due = models.BooleanField(_("flags to compute"), default=True)
 
     class Meta:
         verbose_name = _("dialog")
@@ -55,6 +60,9 @@ class Dialog(models.Model):
             models.Index(fields=["course", "-created_at", "-id"], name="dialog_course_started"),
             models.Index(fields=["course", "-message_count", "-id"], name="dialog_course_longest"),
             models.Index(fields=["user", "-updated_at"], name="dialog_user_recent"),
+            models.Index(fields=["course", "-triage_score", "-id"], name="dialog_course_worth"),
+            # The sweep's queue: only the few dialogs whose flags are due.
+            models.Index(fields=["id"], condition=models.Q(triage_due=True), name="dialog_triage_due"),
         ]
 
     def __str__(self) -> str:

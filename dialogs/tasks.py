@@ -1,6 +1,8 @@
 """django-q2 tasks: thin, take ids, call services. Each may run more than once."""
 
-from . import transfer
+from django.conf import settings
+
+from . import transfer, triage
 
 
 def transfer_run(transfer_id: int) -> None:
@@ -10,3 +12,9 @@ def transfer_run(transfer_id: int) -> None:
 def transfers_recover() -> int:
     """Scheduled every minute (migration 0007): transfers whose task was lost run again."""
     return transfer.transfers_recover()
+
+
+def dialogs_triage() -> int:
+    """Scheduled every minute (migration 0010): the due dialogs get their triage flags. It stops
+    after TRIAGE_SWEEP_SECONDS, before the next sweep begins; a backfill takes a few sweeps."""
+    return triage.dialogs_triage(seconds=settings.TRIAGE_SWEEP_SECONDS)

@@ -190,6 +190,8 @@ else:
     Q_CLUSTER["orm"] = "default"
 # Unfinished work untouched this long has lost its task and is queued again (config/background.py).
 TASK_STALLED_SECONDS = Q_CLUSTER["retry"] + 60
+# The triage sweep (every minute, dialogs.triage) stops after this long, before the next one starts.
+TRIAGE_SWEEP_SECONDS = 45
 
 # Accounts: email login through django-allauth.
 AUTH_USER_MODEL = "accounts.User"

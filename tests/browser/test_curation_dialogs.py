@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dialogs.models import Dialog, Example
+from dialogs.tasks import dialogs_triage
 from llm.models import Provider
 from tests.browser.conftest import log_in
 from tests.curation.dialog_helpers import record
@@ -105,3 +106,35 @@ def test_the_search_box_and_dates_match_the_selects_beside_them(page, course, cu
         box = field.bounding_box()
         assert abs(box["height"] - select["height"]) <= 2, (name, box, select)
         assert field.evaluate("element => getComputedStyle(element).borderTopLeftRadius") == "6px"
+
+
+def test_a_curator_finds_the_dialogs_worth_curating_by_their_flags_and_graduates_one(page, course, curator, dialogs):
+    good, bad = dialogs
+    tutor = bad.assistant
+    refused = record(tutor, [("Who grades the list homework?", "I couldn't find that in the course materials.")])
+    dialogs_triage()  # what the worker's sweep does every minute
+    log_in(page, curator.email)
+    page.goto(f"/c/{course.slug}/dialogs/")
+    expect(page.locator(f"#dialog-{bad.pk}").get_by_role("list", name="Flags")).to_have_text("👎 on an answer")
+    expect(page.locator(f"#dialog-{good.pk}").get_by_role("list", name="Flags")).to_have_count(0)
+
+    page.get_by_role("link", name="Worth curating").click()
+    rows = page.locator("#dialogs tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("What does range(5) give?")  # 👎 weighs most
+
+    page.get_by_label("Flag:", exact=True).select_option(label="found nothing or refused")
+    page.get_by_role("searchbox", name="Search").fill("list")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"flag=nothing-found"))
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("listitem")).to_have_text("found nothing or refused")
+    hit = rows.first.get_by_role("link", name="Learner: Who grades the list homework?")
+    expect(hit.locator("mark")).to_have_text("list")
+
+    hit.click()
+    expect(page.get_by_role("heading", name="Who grades the list homework?")).to_be_visible()
+    expect(page.locator("#transcript mark").first).to_have_text("list")
+    page.get_by_role("button", name="🎓 Add to dataset").click()
+    expect(page).to_have_url(re.compile(r"/datasets/\d+/examples/\d+/$"))
+    assert Example.objects.get().source_dialog_id == refused.pk

@@ -37,3 +37,14 @@ def test_it_records_dialogs_to_curate_and_a_valid_dataset_once(db, client):
     client.force_login(User.objects.get(email=CURATOR_EMAIL))
     page = client.get("/c/python-basics/dialogs/?feedback=down").content.decode()
     assert page.count('<tr id="dialog-') == Dialog.objects.filter(feedback_down__gt=0).count()
+
+
+def test_it_flags_the_demos_dialogs_worth_curating_at_once(db):
+    from dialogs import triage
+
+    call_command("demo_data")
+
+    assert not Dialog.objects.filter(triage_due=True).exists()
+    flags = {flag.key for bits in Dialog.objects.values_list("flags", flat=True) for flag in triage.labels_of(bits)}
+    assert {"thumbs-down", "failed", "nothing-found", "asked-again", "negative"} <= flags
+    assert Dialog.objects.filter(flags=0).exists()  # most dialogs went well

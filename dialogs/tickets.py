@@ -9,13 +9,17 @@ process, opened later, or after the ticket expired — reads the database instea
 the same either way.
 
 A ticket holds ids, texts and model rows as the database has them (the provider's API key stays
-encrypted). It is honoured only for the user, course, dialog and chat kind it was issued for; the
-membership checked by the ask stands for the ticket's short life (TICKET_SECONDS).
+encrypted). It is honoured only for the session, course, dialog and chat kind it was issued for:
+the stream that presents the ask's session cookie is the ask's browser, so it needs neither the
+session's row nor the user's (two queries, and a signed session decoded). What the ask checked
+(the login, the membership) stands for the ticket's short life (TICKET_SECONDS); a stream opened
+later, or from another session, reads everything from the database and checks it again.
 """
 
 from dataclasses import dataclass
 
 from django.core.cache import caches
+from django.utils.crypto import constant_time_compare
 
 from accounts.models import User
 from courses.access import CourseAccess
@@ -29,6 +33,7 @@ TICKET_SECONDS = 120
 @dataclass(frozen=True)
 class StreamTicket:
     user_id: int
+    session_key: str
     slug: str
     dialog_id: int
     playground: bool
@@ -42,9 +47,18 @@ def _key(answer_id: int) -> str:
 
 
 def ticket_issue(
-    *, user: User, access: CourseAccess, answer: Message, playground: bool, history: list[dict] | None = None
+    *,
+    user: User,
+    session_key: str | None,
+    access: CourseAccess,
+    answer: Message,
+    playground: bool,
+    history: list[dict] | None = None,
 ) -> None:
-    """Leave the stream's ticket; `history`, the turns before the answer, when the caller knows them."""
+    """Leave the stream's ticket for the session that asked; `history`, the turns before the
+    answer, when the caller knows them."""
+    if not session_key:
+        return
     dialog = answer.dialog
     assistant = dialog.assistant
     if assistant is None:
@@ -53,6 +67,7 @@ def ticket_issue(
     dialog.course = assistant.course = access.course  # the engine's tools read the course
     ticket = StreamTicket(
         user_id=user.pk,
+        session_key=session_key,
         slug=access.course.slug,
         dialog_id=dialog.pk,
         playground=playground,
@@ -63,12 +78,18 @@ def ticket_issue(
     caches["tickets"].set(_key(answer.pk), ticket, TICKET_SECONDS)
 
 
-def ticket_take(*, user: User, slug: str, dialog_id: int, message_id: int, playground: bool) -> StreamTicket | None:
-    """The ticket for this answer, if it was issued to this user for this very stream."""
+def ticket_take(
+    *, session_key: str, slug: str, dialog_id: int, message_id: int, playground: bool
+) -> StreamTicket | None:
+    """The ticket for this answer, if it was issued to this session for this very stream."""
+    if not session_key:
+        return None
     ticket = caches["tickets"].get(_key(message_id))
     if not isinstance(ticket, StreamTicket):
         return None
-    if (ticket.user_id, ticket.slug, ticket.dialog_id, ticket.playground) != (user.pk, slug, dialog_id, playground):
+    if (ticket.slug, ticket.dialog_id, ticket.playground) != (slug, dialog_id, playground):
+        return None
+    if not constant_time_compare(ticket.session_key, session_key):
         return None
     return ticket
 

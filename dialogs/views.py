@@ -3,6 +3,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -114,7 +115,14 @@ def _turn_response(
 ) -> HttpResponse:
     """After asking: the new turn's HTML for the page's script, or the dialog page without it.
     The answer's stream will find what it needs in a ticket (dialogs.tickets)."""
-    tickets.ticket_issue(user=request.user, access=access, answer=answer, playground=playground, history=history)
+    tickets.ticket_issue(
+        user=request.user,
+        session_key=request.session.session_key,
+        access=access,
+        answer=answer,
+        playground=playground,
+        history=history,
+    )
     dialog = answer.dialog
     if request.headers.get("Accept") == "application/json":
         html = render_to_string(
@@ -275,14 +283,18 @@ def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, mes
 
 
 def _stream_inputs(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool):
-    """The answer, its assistant, the history and the access: from the ask's ticket, else the database."""
-    user = request.user
-    if not user.is_authenticated:
-        raise Http404
+    """The answer, its assistant, the history and the access: from the ask's ticket (issued to this
+    session: no session or user to read), else the database."""
     ticket = tickets.ticket_take(
-        user=user, slug=slug, dialog_id=dialog_id, message_id=message_id, playground=playground
+        session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""),
+        slug=slug,
+        dialog_id=dialog_id,
+        message_id=message_id,
+        playground=playground,
     )
     if ticket is None:
+        if not request.user.is_authenticated:
+            raise Http404
         return _load_answer_for_stream(request, slug, dialog_id, message_id, playground)
     answer = ticket.answer
     return answer, answer.dialog.assistant, ticket.history, ticket.access

@@ -155,3 +155,58 @@ def test_the_ticket_is_dropped_once_the_answer_is_written(client, course, learne
     with _http(asgi_server, client) as http:
         http.get(_stream_url(answer))
     assert cache.get(f"gradcap:stream-ticket:{answer.pk}") is None
+
+
+def test_the_asks_own_session_streams_from_its_ticket_without_reading_the_session_or_the_user(
+    client, course, learner, served_tutor, asgi_server
+):
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    def watch(sender, connection, **kwargs):
+        connection.execute_wrappers.append(record)
+
+    answer = _ask(client, course, learner)
+    connection_created.connect(watch)
+    try:
+        for connection in connections.all():  # the server's threads open theirs as the stream runs
+            connection.close()
+        with _http(asgi_server, client) as http, http.stream("GET", _stream_url(answer)) as response:
+            events = _events(response)
+    finally:
+        connection_created.disconnect(watch)
+    assert [name for name, _ in events][-1] == "done"
+    assert statements, "the stream's claim and record ran no query on a watched connection"
+    assert not [sql for sql in statements if "django_session" in sql or "accounts_user" in sql]
+
+
+def test_another_session_of_the_same_learner_streams_from_the_database(
+    client, course, learner, served_tutor, asgi_server
+):
+    # The ticket is the asking session's: the learner's second browser reads and checks it all.
+    from django.test import Client
+
+    answer = _ask(client, course, learner)
+    other = Client()
+    other.force_login(learner)
+    with _http(asgi_server, other) as http, http.stream("GET", _stream_url(answer)) as response:
+        events = _events(response)
+    assert [name for name, _ in events][-1] == "done"
+    answer.refresh_from_db()
+    assert answer.status == "complete"
+
+
+def test_a_stream_without_a_session_cookie_is_a_404_even_with_a_ticket(
+    client, course, learner, served_tutor, asgi_server
+):
+    answer = _ask(client, course, learner)
+    with httpx2.Client(base_url=asgi_server.url, timeout=10) as http:
+        assert http.get(_stream_url(answer)).status_code == 404
+    answer.refresh_from_db()
+    assert answer.status == "pending"

@@ -7,15 +7,13 @@ turn them into the lines of a training file.
 """
 
 import copy
-import datetime
-import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -24,15 +22,14 @@ from assistants.tools import tool_definition
 from courses.models import Course
 from llm.catalog import get_model
 from trainingfiles.pii import find_pii, redact_pii
-from trainingfiles.reports import DatasetReport
-from trainingfiles.validation import validate_dataset, validate_example
+from trainingfiles.validation import validate_example
 
+from . import checks
 from .counters import dialogs_examples_recount
+from .lines import PROGRESS_EVERY, system_message, training_row
 from .models import Dataset, Dialog, Example, ExampleRevision, Message
 
 EDITABLE_ROLES = ("user", "assistant", "system", "developer", "tool")
-GRADCAP_KEYS = frozenset({"original"})  # ours, never written to a training file
-PROGRESS_EVERY = 500  # examples between two progress reports of a long import or export
 
 
 class ExampleConflict(Exception):
@@ -53,7 +50,10 @@ def dataset_create(
         assistant = course.assistants.order_by("pk").first()
     if not fields.get("base_model") and assistant is not None and get_model(assistant.model):
         fields["base_model"] = assistant.model
-    return Dataset.objects.create(course=course, name=name, assistant=assistant, created_by=user, **fields)
+    dataset = Dataset(course=course, name=name, assistant=assistant, created_by=user, **fields)
+    dataset.checks_system = checks.system_digest(dataset)  # no example: nothing to check yet
+    dataset.save(force_insert=True)
+    return dataset
 
 
 DATASET_FIELDS = ("name", "description", "assistant", "base_model", "validation_percent")
@@ -61,8 +61,9 @@ DATASET_FIELDS = ("name", "description", "assistant", "base_model", "validation_
 
 def dataset_update(*, dataset: Dataset, **fields: Any) -> Dataset:
     """Change the dataset's settings. A new assistant (its instructions are the default system
-    message) or base model (its token limit) changes the examples' counts: they are refreshed."""
-    recount = any(
+    message) or base model (its token limit) changes the examples' checks: they are made again
+    (in the worker for a large dataset)."""
+    recheck = any(
         fields.get(name, getattr(dataset, name)) != getattr(dataset, name) for name in ("assistant", "base_model")
     )
     for name, value in fields.items():
@@ -71,20 +72,9 @@ def dataset_update(*, dataset: Dataset, **fields: Any) -> Dataset:
         setattr(dataset, name, value)
     dataset.full_clean()
     dataset.save()
-    if recount:
-        _recount(dataset)
+    if recheck:
+        checks.dataset_revalidate_start(dataset)
     return dataset
-
-
-def _recount(dataset: Dataset) -> None:
-    # In batches by pk, so no read cursor stays open while the batch is written (SQLite).
-    fields = ("pk", "dataset_id", "messages", "system", "system_overridden", "tools")
-    pks = list(dataset.examples.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(pks), PROGRESS_EVERY):
-        batch = list(dataset.examples.only(*fields).filter(pk__in=pks[start : start + PROGRESS_EVERY]))
-        for example in batch:
-            _refresh_counts(example, dataset)
-        Example.objects.bulk_update(batch, ["token_count", "error_count", "warning_count"])
 
 
 def dataset_for_assistant(*, assistant: Assistant, user: User | None) -> Dataset:
@@ -110,154 +100,6 @@ def assistant_dataset(assistant: Assistant, datasets: Iterable[Dataset]) -> Data
 
 def _assistant_dataset_name(assistant: Assistant) -> str:
     return _("%(assistant)s examples") % {"assistant": assistant.name}
-
-
-def split_of(example: Example, validation_percent: int) -> str:
-    """train or validation: the curator's choice, otherwise a deterministic draw by primary key,
-    so the split does not change between exports and adding examples never moves old ones."""
-    if example.split:
-        return example.split
-    digest = hashlib.sha256(f"gradcap-split:{example.pk}".encode()).digest()
-    draw = int.from_bytes(digest[:4], "big") % 100
-    return Example.Split.VALIDATION if draw < validation_percent else Example.Split.TRAIN
-
-
-# Examples as training lines ------------------------------------------------------------------
-
-
-def system_message(example: Example, dataset: Dataset) -> str:
-    return example.system if example.system_overridden else dataset.system_prompt()
-
-
-def _clean(message: dict) -> dict:
-    if GRADCAP_KEYS.isdisjoint(message):
-        return message
-    return {key: value for key, value in message.items() if key not in GRADCAP_KEYS}
-
-
-def training_row(example: Example, system: str) -> dict:
-    """The example as one line of OpenAI's chat fine-tuning file."""
-    messages = [_clean(message) for message in example.messages]
-    if system:
-        messages.insert(0, {"role": "system", "content": system})
-    row: dict[str, Any] = {"messages": messages}
-    if example.tools:
-        row["tools"] = example.tools
-    return row
-
-
-def dpo_rows(example: Example, system: str) -> Iterator[dict]:
-    """One preference pair per rewritten assistant answer: the rewrite is preferred, the recorded
-    answer is not; the conversation before it is the input."""
-    before: list[dict] = [{"role": "system", "content": system}] if system else []
-    for message in example.messages:
-        if (original := rewritten_from(message)) is not None:
-            pair: dict[str, Any] = {
-                "input": {"messages": list(before)},
-                "preferred_output": [{"role": "assistant", "content": message.get("content") or ""}],
-                "non_preferred_output": [{"role": "assistant", "content": original}],
-            }
-            if example.tools:
-                pair["input"]["tools"] = example.tools
-            yield pair
-        cleaned = {key: value for key, value in _clean(message).items() if key != "weight"}
-        before.append(cleaned)
-
-
-def rewritten_from(message: dict) -> str | None:
-    """The recorded answer a curator rewrote (a DPO pair's rejected side), or None."""
-    original = message.get("original")
-    if message.get("role") == "assistant" and original is not None and original != message.get("content"):
-        return original
-    return None
-
-
-def dataset_examples(
-    dataset: Dataset, *, split: str | None = None, ready_only: bool = True, since: datetime.datetime | None = None
-) -> Iterator[Example]:
-    """The dataset's examples in a stable order, read in chunks (memory stays flat); with `since`,
-    only those created or changed after that moment."""
-    examples: QuerySet[Example] = dataset.examples.order_by("pk")
-    if ready_only:
-        examples = examples.filter(status=Example.Status.READY)
-    if since is not None:
-        examples = examples.filter(updated_at__gt=since)
-    fields = ("pk", "dataset_id", "messages", "system", "system_overridden", "tools", "split", "status")
-    for example in examples.only(*fields).iterator(chunk_size=1000):
-        if split is None or split_of(example, dataset.validation_percent) == split:
-            yield example
-
-
-def dataset_rows(
-    dataset: Dataset,
-    *,
-    kind: str = "sft",
-    split: str | None = None,
-    ready_only: bool = True,
-    since: datetime.datetime | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[dict]:
-    """Training lines (dicts) of the dataset: chat examples (`sft`) or preference pairs (`dpo`).
-
-    `progress(n)` is told every `PROGRESS_EVERY` examples how many have been read (background exports).
-    """
-    examples = _examples_with_system(dataset, split, ready_only, since)
-    for number, (example, system) in enumerate(examples, start=1):
-        if kind == "dpo":
-            yield from dpo_rows(example, system)
-        else:
-            yield training_row(example, system)
-        if progress is not None and number % PROGRESS_EVERY == 0:
-            progress(number)
-
-
-def _examples_with_system(
-    dataset: Dataset, split: str | None, ready_only: bool, since: datetime.datetime | None = None
-) -> Iterator[tuple[Example, str]]:
-    system = dataset.system_prompt()
-    for example in dataset_examples(dataset, split=split, ready_only=ready_only, since=since):
-        yield example, (example.system if example.system_overridden else system)
-
-
-def pair_count(example: Example) -> int:
-    """How many DPO pairs the example gives: its rewritten assistant answers."""
-    return sum(1 for message in example.messages if rewritten_from(message) is not None)
-
-
-@dataclass(frozen=True)
-class DatasetCheck:
-    """What the dataset page shows about the examples that would be exported (the ready ones)."""
-
-    report: DatasetReport
-    train: int
-    validation: int
-    pairs: int
-    drafts: int
-
-
-def dataset_check(dataset: Dataset) -> DatasetCheck:
-    """Validate the ready examples' training lines (issues keyed by example pk) with the dataset's
-    base model, counting the split and the DPO pairs in the same pass."""
-    counts = {Example.Split.TRAIN: 0, Example.Split.VALIDATION: 0}
-    pairs = 0
-
-    def keyed_rows() -> Iterator[tuple[int, dict]]:
-        nonlocal pairs
-        for example, system in _examples_with_system(dataset, None, True):
-            counts[split_of(example, dataset.validation_percent)] += 1
-            pairs += pair_count(example)
-            yield example.pk, training_row(example, system)
-
-    base_model = get_model(dataset.base_model) if dataset.base_model else None
-    report = validate_dataset(keyed_rows(), base_model=base_model)
-    drafts = dataset.examples.filter(status=Example.Status.DRAFT).count()
-    return DatasetCheck(
-        report=report,
-        train=counts[Example.Split.TRAIN],
-        validation=counts[Example.Split.VALIDATION],
-        pairs=pairs,
-        drafts=drafts,
-    )
 
 
 # Making examples ----------------------------------------------------------------------------
@@ -330,8 +172,9 @@ def example_from_dialog(*, dialog: Dialog, dataset: Dataset, user: User | None, 
         created_by=user,
         updated_by=user,
     )
-    _refresh_counts(example, dataset)
+    checks.refresh(example, dataset)
     example.save()
+    checks.issues_save([example])
     _revise(example, user, _("Added from dialog #%(dialog)s") % {"dialog": dialog.pk})
     dialogs_examples_recount([dialog.pk])
     return example
@@ -401,7 +244,7 @@ def examples_build(
             created_by=user,
             updated_by=user,
         )
-        _refresh_counts(example, dataset)
+        checks.refresh(example, dataset)
         examples.append(example)
         if progress is not None and number % PROGRESS_EVERY == 0:
             progress(number)
@@ -413,6 +256,7 @@ def examples_save(examples: list[Example], *, user: User | None, summary: str) -
     """Save built examples and their first revisions in one transaction."""
     # SQLite and PostgreSQL both return the new ids from bulk_create: the revisions can follow.
     created = Example.objects.bulk_create(examples, batch_size=500)
+    checks.issues_save(created)
     ExampleRevision.objects.bulk_create([_revision(example, user, summary) for example in created], batch_size=500)
     return len(created)
 
@@ -438,8 +282,9 @@ def example_change(*, example: Example, version: int, user: User | None, change:
     change.apply(current)
     current.version += 1
     current.updated_by = user
-    _refresh_counts(current, current.dataset)
+    checks.refresh(current, current.dataset)
     current.save()
+    checks.issues_save([current])
     _revise(current, user, change.summary)
     return current
 
@@ -632,20 +477,10 @@ def _revise(example: Example, user: User | None, summary: str) -> ExampleRevisio
     return revision
 
 
-def token_limit(dataset: Dataset) -> int | None:
-    model = get_model(dataset.base_model) if dataset.base_model else None
-    return model.training_token_limit if model else None
-
-
 def example_report(example: Example, dataset: Dataset):
     """The example's own validation report: tokens, errors and warnings (no dataset-wide checks)."""
     return validate_example(
-        training_row(example, system_message(example, dataset)), token_limit=token_limit(dataset), key=example.pk
+        training_row(example, system_message(example, dataset)),
+        token_limit=checks.token_limit(dataset),
+        key=example.pk,
     )
-
-
-def _refresh_counts(example: Example, dataset: Dataset) -> None:
-    report = example_report(example, dataset)
-    example.token_count = report.total_tokens
-    example.error_count = len(report.errors)
-    example.warning_count = len(report.warnings)

@@ -24,7 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from courses.access import CourseAccess
 from trainingfiles.reports import Issue
 
-from . import curation, revisions
+from . import checks, curation, lines, revisions
 from .access import get_example_for_curator
 from .models import Dataset, Example
 
@@ -116,7 +116,7 @@ class Row:
     @property
     def rejected(self) -> str | None:
         """The recorded answer a curator rewrote: the rejected side of a DPO pair."""
-        return curation.rewritten_from(self.message)
+        return lines.rewritten_from(self.message)
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class PanelIssue:
 def _editor_context(access: CourseAccess, example: Example, **extra: Any) -> dict[str, Any]:
     dataset = example.dataset
     report = curation.example_report(example, dataset)
-    system = curation.system_message(example, dataset)
+    system = lines.system_message(example, dataset)
     # The report counts the system message, which the training line puts first.
     offset = 1 if system else 0
     by_index: dict[int, list[Issue]] = {}
@@ -156,7 +156,7 @@ def _editor_context(access: CourseAccess, example: Example, **extra: Any) -> dic
         "rows": [Row(index, message, by_index.get(index, [])) for index, message in enumerate(example.messages)],
         "report": report,
         "issues": panel_issues,
-        "token_limit": curation.token_limit(dataset),
+        "token_limit": checks.token_limit(dataset),
         "roles": curation.EDITABLE_ROLES,
         "splits": Example.Split.choices,
         "other_datasets": list(_other_datasets(example)),
@@ -209,7 +209,7 @@ def _conflict(
     beside the text this curator typed, and write nothing."""
     theirs = None
     if system:
-        theirs = curation.system_message(current, current.dataset)
+        theirs = lines.system_message(current, current.dataset)
     elif concerns is not None and 0 <= concerns < len(current.messages):
         theirs = Row(concerns, current.messages[concerns]).text
     meanwhile = current.revisions.filter(version__gt=version).select_related("author").order_by("version")

@@ -120,6 +120,9 @@ class ExampleFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False)
     split = forms.ChoiceField(label=_("Split"), required=False)
     issues = forms.ChoiceField(label=_("Issues"), required=False, choices=ISSUES)
+    per_page = forms.TypedChoiceField(
+        label=_("Per page"), required=False, coerce=int, choices=[(n, n) for n in (25, 50, 100)], empty_value=100
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -178,6 +178,12 @@ class Dataset(models.Model):
         default=10,
         help_text=_("Examples not assigned by hand are split between training and validation by this share."),
     )
+    # The stored checks of its examples (dialogs.checks): the digest of the system message they
+    # were checked with ("" before the first full check); while a re-validation runs, the last
+    # example it checked (0 at its start) and how many examples it has to check.
+    checks_system = models.CharField(max_length=64, blank=True, editable=False)
+    checks_upto = models.BigIntegerField(null=True, blank=True, editable=False)
+    checks_total = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -237,6 +243,15 @@ class Example(models.Model):
     token_count = models.PositiveIntegerField(_("tokens"), default=0)
     error_count = models.PositiveIntegerField(_("errors"), default=0)
     warning_count = models.PositiveIntegerField(_("warnings"), default=0)
+    # The rest of its stored checks (dialogs.checks); its issues are ExampleIssue rows.
+    assistant_tokens = models.PositiveIntegerField(default=0, editable=False)
+    message_count = models.PositiveIntegerField(default=0, editable=False)
+    kind = models.CharField(max_length=16, blank=True, editable=False)  # llm.catalog.SFT or DPO; "" unrecognisable
+    pair_count = models.PositiveIntegerField(default=0, editable=False)  # preference pairs it gives
+    # Equal for equal examples / for examples with the same words; None when it has errors.
+    exact_fingerprint = models.BigIntegerField(null=True, blank=True, editable=False)
+    near_fingerprint = models.BigIntegerField(null=True, blank=True, editable=False)
+    split_draw = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)  # dialogs.lines.split_draw
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -250,11 +265,62 @@ class Example(models.Model):
         verbose_name = _("example")
         verbose_name_plural = _("examples")
         ordering = ["dataset", "pk"]
-        indexes = [models.Index(fields=["source_dialog"], name="example_source_dialog")]
+        indexes = [
+            models.Index(fields=["source_dialog"], name="example_source_dialog"),
+            # Covering indexes: the dataset page's counts, statistics and duplicates read them
+            # alone, never the rows with their messages (a table ~50 times their size).
+            models.Index(
+                fields=[
+                    "dataset",
+                    "status",
+                    "split",
+                    "split_draw",
+                    "token_count",
+                    "assistant_tokens",
+                    "message_count",
+                    "pair_count",
+                    "kind",
+                    "error_count",
+                    "warning_count",
+                    "id",
+                ],
+                name="example_checks",
+            ),
+            models.Index(
+                fields=["dataset", "status", "near_fingerprint", "exact_fingerprint", "id"],
+                name="example_fingerprints",
+            ),
+        ]
 
     def __str__(self) -> str:
         first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "") or ""
         return first[:60] or f"#{self.pk}"
+
+
+class ExampleIssue(models.Model):
+    """One finding of an example's own checks (trainingfiles.validation), stored whenever the
+    example changes, so the dataset page counts and lists them without validating again. Its
+    message is made again, in the reader's language, when a page shows it."""
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="issues")
+    # The example's, when the issue was stored (with every change of the example): the report
+    # reads the ready examples' issues without a join.
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    ready = models.BooleanField()
+    position = models.PositiveSmallIntegerField()  # among the example's issues, in the order found
+    code = models.CharField(max_length=40)
+    severity = models.CharField(max_length=8)
+    message_index = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["example", "position"]
+        constraints = [models.UniqueConstraint(fields=["example", "position"], name="unique_example_issue")]
+        indexes = [
+            models.Index(fields=["dataset", "ready", "code", "example", "position"], name="example_issue_report")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.example_id}: {self.code}"
 
 
 class ExampleRevision(models.Model):

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from . import transfer, triage
+from . import checks, transfer, triage
 
 
 def transfer_run(transfer_id: int) -> None:
@@ -18,3 +18,12 @@ def dialogs_triage() -> int:
     """Scheduled every minute (migration 0010): the due dialogs get their triage flags. It stops
     after TRIAGE_SWEEP_SECONDS, before the next sweep begins; a backfill takes a few sweeps."""
     return triage.dialogs_triage(seconds=settings.TRIAGE_SWEEP_SECONDS)
+
+
+def dataset_revalidate(dataset_id: int) -> None:
+    checks.dataset_revalidate_task(dataset_id)
+
+
+def revalidations_recover() -> int:
+    """Scheduled every minute (migration 0011): re-validations whose task was lost run again."""
+    return checks.revalidations_recover()

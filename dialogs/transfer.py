@@ -35,7 +35,7 @@ from trainingfiles.formats import (
     parse_jsonl,
 )
 
-from . import curation
+from . import curation, lines
 from .models import Dataset, Example, Transfer
 
 EXPORT_FORMATS = (Transfer.Format.SUPERVISED, Transfer.Format.DPO, Transfer.Format.HF_CHAT)
@@ -60,7 +60,7 @@ def export_lines(
 ) -> Iterator[bytes]:
     """The dataset's ready examples (of one split, or all) as JSONL lines in `format`, read in chunks."""
     kind = "dpo" if format == Transfer.Format.DPO else "sft"
-    rows = curation.dataset_rows(dataset, kind=kind, split=split or None, progress=progress)
+    rows = lines.dataset_rows(dataset, kind=kind, split=split or None, progress=progress)
     if format == Transfer.Format.DPO:
         return export_dpo(rows)
     if format == Transfer.Format.HF_CHAT:

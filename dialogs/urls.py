@@ -56,6 +56,8 @@ urlpatterns = [
     path("datasets/<int:dataset_id>/examples/<int:example_id>/", include(_example_patterns())),
     path("datasets/<int:dataset_id>/settings/", datasets.dataset_settings, name="dataset_settings"),
     path("datasets/<int:dataset_id>/redact/", datasets.dataset_redact_all, name="dataset_redact_all"),
+    path("datasets/<int:dataset_id>/revalidate/", datasets.dataset_revalidate, name="dataset_revalidate"),
+    path("datasets/<int:dataset_id>/revalidation/", datasets.dataset_revalidation, name="dataset_revalidation"),
     # The dataset page's own row actions (they answer with the row, the editor's with the editor).
     path("datasets/<int:dataset_id>/rows/<int:example_id>/split/", datasets.dataset_split, name="dataset_split"),
     path("datasets/<int:dataset_id>/rows/<int:example_id>/redact/", datasets.dataset_redact, name="dataset_redact"),

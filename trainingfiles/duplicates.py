@@ -14,17 +14,6 @@ import string
 # exactly when their folded, stripped forms are equal (a test checks this against the plain
 # definition).
 
-# Near-duplicates have the same text once case, punctuation and spacing are ignored. Their key
-# is the case-folded text with those dropped, as bytes, made with C-speed passes (a regular
-# expression over every message was the slowest part of validation):
-# - Text that fits in cp1251 (Russian and English: nearly all gradcap sees) gets its cp1251
-#   bytes, folded and stripped by a single `bytes.translate`: about half the cost of
-#   str.casefold, UTF-8 and a translate, which Cyrillic text needed before.
-# - Other text gets its case-folded UTF-8 behind 0x98, a byte cp1251 never produces.
-# Which kind of key a text gets depends only on its case-folded form, so two texts share a key
-# exactly when their folded, stripped forms are equal (a test checks this against the plain
-# definition).
-
 _TYPOGRAPHIC_MARKS = "—–…“”„‘’«»\u00a0"
 _CP1251_DROPPED = (string.punctuation + string.whitespace + _TYPOGRAPHIC_MARKS).encode("cp1251")
 _UTF8_TAG = b"\x98"

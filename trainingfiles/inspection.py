@@ -5,6 +5,7 @@ messages list, message keys, roles, content, an assistant message), extended to 
 (developer and tool roles, tool calls, `weight`) and to DPO pairs.
 """
 
+import hashlib
 import json
 from collections.abc import Iterable
 
@@ -83,11 +84,7 @@ class Inspection:
         total_tokens = self.fixed_tokens + sum(text_tokens)
         if token_limit is not None and total_tokens > token_limit:
             # Longer examples get cut from the end, which is where the answer to learn is.
-            message = _("The example has %(tokens)s tokens; the base model trains on at most %(limit)s.") % {
-                "tokens": total_tokens,
-                "limit": token_limit,
-            }
-            self.error("token_limit", message)
+            self.error("token_limit", token_limit_message(total_tokens, token_limit))
         assistant_tokens = sum(map(text_tokens.__getitem__, self.assistant_texts))
         return ExampleReport(self.key, self.kind, tuple(self.issues), self.messages, total_tokens, assistant_tokens)
 
@@ -303,8 +300,8 @@ class Inspection:
         if ("@" in text or may_hold_number(near_key)) and find_pii(text):
             self._report_pii()
         if self.exact_parts and not self.has_errors:
-            self.exact_fingerprint = hash(tuple(self.exact_parts))
-            self.near_fingerprint = hash(near_key)
+            self.exact_fingerprint = fingerprint(repr(tuple(self.exact_parts)).encode("utf-8", "surrogatepass"))
+            self.near_fingerprint = fingerprint(near_key)
 
     def _report_pii(self) -> None:
         # The example's text holds personal data: find out which messages do.
@@ -366,6 +363,19 @@ class Inspection:
         self.texts.append(content)
         self.text_indexes.append(None)
         return content
+
+
+def token_limit_message(tokens: int, limit: int) -> str:
+    return _("The example has %(tokens)s tokens; the base model trains on at most %(limit)s.") % {
+        "tokens": tokens,
+        "limit": limit,
+    }
+
+
+def fingerprint(data: bytes) -> int:
+    """A signed 64-bit digest, the same in every process (unlike `hash`, salted per process):
+    fingerprints are stored with each example and compared in the database."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
 
 
 def _extras(message: dict) -> tuple:

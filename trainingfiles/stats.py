@@ -5,7 +5,8 @@ Everything here works from the token counts that `validation` already produced (
 """
 
 import math
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -60,39 +61,61 @@ class DatasetStats:
     costs: list[CostEstimate]
 
 
-def distribution(values: Sequence[int]) -> Distribution | None:
+Values = Sequence[int] | Mapping[int, int]  # the values, or how many times each value occurs
+
+
+def _counted(values: Values) -> list[tuple[int, int]]:
+    """(value, how many times) in increasing order of value."""
+    counts = values if isinstance(values, Mapping) else Counter(values)
+    return sorted((value, count) for value, count in counts.items() if count)
+
+
+def distribution(values: Values) -> Distribution | None:
     """min, p10, median, p90 and max of the values; None when there are none."""
-    if not values:
+    counted = _counted(values)
+    if not counted:
         return None
-    ordered = sorted(values)
+    size = sum(count for _value, count in counted)
     return Distribution(
-        count=len(ordered),
-        total=sum(ordered),
-        min=ordered[0],
-        p10=_percentile(ordered, 0.10),
-        median=_percentile(ordered, 0.50),
-        p90=_percentile(ordered, 0.90),
-        max=ordered[-1],
+        count=size,
+        total=sum(value * count for value, count in counted),
+        min=counted[0][0],
+        p10=_percentile(counted, size, 0.10),
+        median=_percentile(counted, size, 0.50),
+        p90=_percentile(counted, size, 0.90),
+        max=counted[-1][0],
     )
 
 
-def _percentile(ordered: Sequence[int], fraction: float) -> float:
-    position = fraction * (len(ordered) - 1)
+def _percentile(counted: list[tuple[int, int]], size: int, fraction: float) -> float:
+    position = fraction * (size - 1)
     below = math.floor(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+    above = min(below + 1, size - 1)
+    low, high = _nth(counted, below), _nth(counted, above)
+    return low + (high - low) * (position - below)
 
 
-def histogram(values: Sequence[int], *, bins: int = 10) -> list[Bin]:
+def _nth(counted: list[tuple[int, int]], index: int) -> int:
+    """The value at `index` of the values in order."""
+    seen = 0
+    for value, count in counted:
+        seen += count
+        if index < seen:
+            return value
+    raise IndexError(index)
+
+
+def histogram(values: Values, *, bins: int = 10) -> list[Bin]:
     """Equal-width bars over [min, max] (at most `bins` of them), with heights relative to the tallest."""
-    if not values:
+    counted = _counted(values)
+    if not counted:
         return []
-    low, high = min(values), max(values)
+    low, high = counted[0][0], counted[-1][0]
     width = max(1, math.ceil((high - low + 1) / bins))
     count = math.ceil((high - low + 1) / width)
     counts = [0] * count
-    for value in values:
-        counts[(value - low) // width] += 1
+    for value, times in counted:
+        counts[(value - low) // width] += times
     tallest = max(counts)
     return [
         Bin(low=low + i * width, high=min(high, low + (i + 1) * width - 1), count=n, height=round(n * 100 / tallest))
@@ -100,11 +123,12 @@ def histogram(values: Sequence[int], *, bins: int = 10) -> list[Bin]:
     ]
 
 
-def billable_tokens(token_counts: Iterable[int], *, limit: int | None, epochs: int) -> int:
+def billable_tokens(token_counts: Values, *, limit: int | None, epochs: int) -> int:
     """Σ min(limit, tokens of example) × epochs: longer examples are truncated, not billed in full."""
+    counted = _counted(token_counts)
     if limit is None:
-        return sum(token_counts) * epochs
-    return sum(min(limit, tokens) for tokens in token_counts) * epochs
+        return sum(tokens * times for tokens, times in counted) * epochs
+    return sum(min(limit, tokens) * times for tokens, times in counted) * epochs
 
 
 def training_cost(tokens: int, *, price_per_million: Decimal) -> Decimal:
@@ -113,7 +137,7 @@ def training_cost(tokens: int, *, price_per_million: Decimal) -> Decimal:
 
 
 def estimate_costs(
-    token_counts: Sequence[int], *, provider_kind: str, method: str = SFT, epochs: int | None = None
+    token_counts: Values, *, provider_kind: str, method: str = SFT, epochs: int | None = None
 ) -> list[CostEstimate]:
     """What training would cost on each model the provider kind can fine-tune with `method`.
 
@@ -122,7 +146,7 @@ def estimate_costs(
     token (OpenAI's rule), with a pair's tokens being its input plus both answers; `epochs`
     defaults to `default_epochs`. Models without a training price are left out.
     """
-    epochs = epochs or default_epochs(len(token_counts))
+    epochs = epochs or default_epochs(_size(token_counts))
     estimates = []
     for model in tunable_models(provider_kind):
         if method not in model.methods or model.price_training is None:
@@ -145,16 +169,43 @@ def dataset_stats(
 
     `provider_kind` (an `llm.catalog` provider kind) selects the models to price; None prices none.
     """
-    totals = [report.total_tokens for report in reports]
-    epochs = epochs or default_epochs(len(reports))
-    return DatasetStats(
-        examples=len(reports),
-        messages=distribution([report.messages for report in reports]),
-        total_tokens=distribution(totals),
-        assistant_tokens=distribution([report.assistant_tokens for report in reports]),
-        histogram=histogram(totals, bins=bins),
+    return measures_stats(
+        total_tokens=[report.total_tokens for report in reports],
+        assistant_tokens=[report.assistant_tokens for report in reports],
+        messages=[report.messages for report in reports],
+        provider_kind=provider_kind,
+        method=method,
         epochs=epochs,
-        costs=estimate_costs(totals, provider_kind=provider_kind, method=method, epochs=epochs)
+        bins=bins,
+    )
+
+
+def measures_stats(
+    *,
+    total_tokens: Values,
+    assistant_tokens: Values,
+    messages: Values,
+    provider_kind: str | None,
+    method: str = SFT,
+    epochs: int | None = None,
+    bins: int = 10,
+) -> DatasetStats:
+    """`dataset_stats` from each example's measures, or from how many examples have each value
+    (as the database counts them)."""
+    examples = _size(total_tokens)
+    epochs = epochs or default_epochs(examples)
+    return DatasetStats(
+        examples=examples,
+        messages=distribution(messages),
+        total_tokens=distribution(total_tokens),
+        assistant_tokens=distribution(assistant_tokens),
+        histogram=histogram(total_tokens, bins=bins),
+        epochs=epochs,
+        costs=estimate_costs(total_tokens, provider_kind=provider_kind, method=method, epochs=epochs)
         if provider_kind
         else [],
     )
+
+
+def _size(values: Values) -> int:
+    return sum(values.values()) if isinstance(values, Mapping) else len(values)

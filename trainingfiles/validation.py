@@ -10,7 +10,8 @@ because datasets of tens of thousands of examples are validated on page load.
 """
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -49,6 +50,35 @@ def example_errors(example: object) -> list[Issue]:
     return [issue for issue in inspection.issues if issue.severity == ERROR]
 
 
+class Checked(NamedTuple):
+    """One example's report, with the fingerprints that find its duplicates (None for an example
+    with errors or without text: such examples are not compared)."""
+
+    report: ExampleReport
+    exact_fingerprint: int | None
+    near_fingerprint: int | None
+
+
+def check_examples(examples: Iterable[tuple[object, object]], *, token_limit: int | None) -> Iterator[Checked]:
+    """Each example's own checks and token counts, in order, tokenizing TOKENIZE_BATCH at once."""
+    for batch in itertools.batched(examples, TOKENIZE_BATCH):
+        inspections = []
+        for key, example in batch:
+            inspection = Inspection(key)
+            inspection.run(example)
+            inspections.append(inspection)
+        counts = count_texts([text for inspection in inspections for text in inspection.texts])
+        start = 0
+        for inspection in inspections:
+            end = start + len(inspection.texts)
+            report = inspection.report(counts[start:end], token_limit=token_limit)
+            start = end
+            if inspection.exact_fingerprint is None or inspection.has_errors:
+                yield Checked(report, None, None)
+            else:
+                yield Checked(report, inspection.exact_fingerprint, inspection.near_fingerprint)
+
+
 def validate_dataset(examples: Iterable[tuple[object, object]], *, base_model: ModelInfo | None) -> DatasetReport:
     """Check every example, then the dataset as a whole: size, mixed kinds, duplicates.
 
@@ -63,64 +93,58 @@ def validate_dataset(examples: Iterable[tuple[object, object]], *, base_model: M
     exact_seen: dict[int, object] = {}
     near_seen: dict[int, object] = {}
     kinds: set[str] = set()
-    for batch in itertools.batched(examples, TOKENIZE_BATCH):
-        inspections = []
-        for key, example in batch:
-            inspection = Inspection(key)
-            inspection.run(example)
-            inspections.append(inspection)
-        counts = count_texts([text for inspection in inspections for text in inspection.texts])
-        start = 0
-        for inspection in inspections:
-            end = start + len(inspection.texts)
-            report = inspection.report(counts[start:end], token_limit=token_limit)
-            start = end
-            reports.append(report)
-            if report.kind:
-                kinds.add(report.kind)
-            if inspection.exact_fingerprint is not None and not inspection.has_errors:
-                _find_duplicate(inspection, exact_seen, near_seen, issues)
+    for report, exact, near in check_examples(examples, token_limit=token_limit):
+        reports.append(report)
+        if report.kind:
+            kinds.add(report.kind)
+        if exact is None:
+            continue
+        key = report.key
+        if exact in exact_seen:
+            issues.append(duplicate_issue(key, exact_seen[exact]))
+            continue
+        exact_seen[exact] = key
+        if near in near_seen:
+            issues.append(near_duplicate_issue(key, near_seen[near]))
+        else:
+            near_seen[near] = key
+    kind = next(iter(kinds)) if len(kinds) == 1 else None
+    dataset_wide = dataset_issues(len(reports), kinds=len(kinds), kind=kind, base_model=base_model)
+    return DatasetReport(examples=tuple(reports), issues=(*dataset_wide, *issues), kind=kind)
 
-    count = len(reports)
-    if count < MIN_EXAMPLES:
-        message = _("A dataset needs at least %(minimum)s examples to train; this one has %(count)s.") % {
-            "minimum": MIN_EXAMPLES,
-            "count": count,
-        }
-        issues.insert(0, Issue("too_few_examples", ERROR, message))
-    elif count < RECOMMENDED_EXAMPLES:
-        message = _("%(count)s examples can train, but %(recommended)s or more usually work clearly better.") % {
-            "count": count,
-            "recommended": RECOMMENDED_EXAMPLES,
-        }
-        issues.insert(0, Issue("few_examples", WARNING, message))
-    if len(kinds) > 1:
-        message = _("The dataset mixes chat examples and preference pairs; a training file holds one kind.")
-        issues.insert(0, Issue("mixed_kinds", ERROR, message))
-    kind = kinds.pop() if len(kinds) == 1 else None
+
+def dataset_issues(count: int, *, kinds: int, kind: str | None, base_model: ModelInfo | None) -> list[Issue]:
+    """The issues of the dataset as a whole: `count` examples of `kinds` kinds (`kind`, when one)."""
+    issues = []
     if base_model is not None and kind is not None and kind not in base_model.methods:
         message = _("%(model)s cannot be trained with this kind of example (%(method)s).") % {
             "model": base_model.label,
             "method": kind,
         }
-        issues.insert(0, Issue("method_not_supported", ERROR, message))
-    return DatasetReport(examples=tuple(reports), issues=tuple(issues), kind=kind)
+        issues.append(Issue("method_not_supported", ERROR, message))
+    if kinds > 1:
+        message = _("The dataset mixes chat examples and preference pairs; a training file holds one kind.")
+        issues.append(Issue("mixed_kinds", ERROR, message))
+    if count < MIN_EXAMPLES:
+        message = _("A dataset needs at least %(minimum)s examples to train; this one has %(count)s.") % {
+            "minimum": MIN_EXAMPLES,
+            "count": count,
+        }
+        issues.append(Issue("too_few_examples", ERROR, message))
+    elif count < RECOMMENDED_EXAMPLES:
+        message = _("%(count)s examples can train, but %(recommended)s or more usually work clearly better.") % {
+            "count": count,
+            "recommended": RECOMMENDED_EXAMPLES,
+        }
+        issues.append(Issue("few_examples", WARNING, message))
+    return issues
 
 
-def _find_duplicate(
-    inspection: "Inspection", exact_seen: dict[int, object], near_seen: dict[int, object], issues: list[Issue]
-) -> None:
-    """Note the example's fingerprints; report it if an earlier example had the same one."""
-    key = inspection.key
-    if inspection.exact_fingerprint in exact_seen:
-        first = exact_seen[inspection.exact_fingerprint]
-        message = _("This example is the same as example %(other)s.") % {"other": first}
-        issues.append(Issue("duplicate", WARNING, message, key))
-        return
-    exact_seen[inspection.exact_fingerprint] = key
-    if inspection.near_fingerprint in near_seen:
-        first = near_seen[inspection.near_fingerprint]
-        message = _("This example says almost exactly what example %(other)s says.") % {"other": first}
-        issues.append(Issue("near_duplicate", WARNING, message, key))
-    else:
-        near_seen[inspection.near_fingerprint] = key
+def duplicate_issue(key: object, first: object) -> Issue:
+    message = _("This example is the same as example %(other)s.") % {"other": first}
+    return Issue("duplicate", WARNING, message, key)
+
+
+def near_duplicate_issue(key: object, first: object) -> Issue:
+    message = _("This example says almost exactly what example %(other)s says.") % {"other": first}
+    return Issue("near_duplicate", WARNING, message, key)

@@ -57,3 +57,30 @@ def test_it_changes_an_examples_split_in_place(page, curator, dataset):
     page.wait_for_function(f"() => document.querySelector('#example-{example.pk} input[name=version]').value === '2'")
     example.refresh_from_db()
     assert example.split == "validation"
+
+
+def test_a_curator_checks_every_example_again_and_sees_what_was_missed(page, curator, dataset):
+    from dialogs import curation
+    from dialogs.models import Example
+
+    pair = {
+        "messages": [{"role": "user", "content": "What is a tuple?"}, {"role": "assistant", "content": "A sequence."}]
+    }
+    curation.examples_create(dataset=dataset, rows=[*demo_rows(11), pair, pair], user=curator, summary="test")
+    first, second = dataset.examples.order_by("-pk")[1], dataset.examples.order_by("-pk")[0]
+    # Checks stored by an older version, or lost: no fingerprints, no token counts.
+    Example.objects.filter(dataset=dataset).update(token_count=0, exact_fingerprint=None, near_fingerprint=None)
+
+    log_in(page, curator.email)
+    page.goto(f"/c/{dataset.course.slug}/datasets/{dataset.pk}/")
+    report = page.locator("#report")
+    expect(report).not_to_contain_text("This example is the same as example")
+    page.get_by_role("button", name="Check every example again").click()
+
+    expect(page.get_by_text("Every example was checked again.")).to_be_visible()
+    report.get_by_text("Exact duplicates").click()  # a check with warnings only starts folded
+    expect(report.get_by_role("link", name=f"Example {second.pk}")).to_be_visible()
+    expect(report).to_contain_text(f"This example is the same as example {first.pk}.")
+    row = page.locator(f"#example-{second.pk}")
+    expect(row.locator("td.num")).not_to_have_text("0")
+    expect(row.locator("td").last).to_have_text("1 warning")

@@ -1,7 +1,7 @@
 import pytest
 
 from assistants.engine import Turn
-from dialogs import chat, curation
+from dialogs import chat, curation, lines
 from dialogs.models import Dialog, Example, ExampleRevision, Message
 from trainingfiles.formats import export_dpo, export_supervised, parse_jsonl
 
@@ -49,7 +49,7 @@ def test_graduating_a_dialog_copies_it_and_leaves_it_alone(dialog, assistant, cu
     assert example.token_count > 0 and example.error_count == 0
     assert example.revisions.count() == 1
     assert list(dialog.messages.values_list("content", flat=True)) == before
-    row = curation.training_row(example, curation.system_message(example, dataset))
+    row = lines.training_row(example, lines.system_message(example, dataset))
     assert row["messages"][0] == {"role": "system", "content": "Answer briefly."}
 
 
@@ -87,7 +87,7 @@ def test_rewritten_answer_becomes_a_preference_pair(dialog, assistant, curator):
         change=curation.set_content(1, "A list is an ordered, mutable sequence."),
     )
     example = curation.example_change(example=example, version=2, user=curator, change=curation.set_status("ready"))
-    pairs = list(curation.dataset_rows(dataset, kind="dpo"))
+    pairs = list(lines.dataset_rows(dataset, kind="dpo"))
     assert pairs == [
         {
             "input": {
@@ -101,7 +101,7 @@ def test_rewritten_answer_becomes_a_preference_pair(dialog, assistant, curator):
         }
     ]
     # The supervised file never carries gradcap's own keys, and parses back.
-    data = b"".join(export_supervised(curation.dataset_rows(dataset)))
+    data = b"".join(export_supervised(lines.dataset_rows(dataset)))
     assert b"original" not in data
     assert parse_jsonl(data, max_bytes=10**6, max_lines=100).ok
     assert parse_jsonl(b"".join(export_dpo(pairs)), max_bytes=10**6, max_lines=100).ok
@@ -109,7 +109,7 @@ def test_rewritten_answer_becomes_a_preference_pair(dialog, assistant, curator):
     curation.example_change(
         example=example, version=3, user=curator, change=curation.set_content(1, "An ordered collection.")
     )
-    assert list(curation.dataset_rows(dataset, kind="dpo")) == []
+    assert list(lines.dataset_rows(dataset, kind="dpo")) == []
 
 
 def test_message_operations(dialog, assistant, curator):
@@ -128,10 +128,7 @@ def test_message_operations(dialog, assistant, curator):
     assert example.messages[0] == {"role": "assistant", "content": "Hi", "weight": 1}
     example = curation.example_change(example=example, version=4, user=curator, change=curation.delete_message(0))
     example = curation.example_change(example=example, version=5, user=curator, change=curation.set_system("Be kind."))
-    assert (
-        curation.training_row(example, curation.system_message(example, dataset))["messages"][0]["content"]
-        == "Be kind."
-    )
+    assert lines.training_row(example, lines.system_message(example, dataset))["messages"][0]["content"] == "Be kind."
     with pytest.raises(IndexError):
         curation.example_change(example=example, version=6, user=curator, change=curation.delete_message(9))
     assert ExampleRevision.objects.filter(example=example).count() == 6
@@ -154,11 +151,11 @@ def test_redaction(dialog, assistant, curator):
 def test_split_is_deterministic_and_overridable(dialog, assistant, curator):
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     examples = [curation.example_from_dialog(dialog=dialog, dataset=dataset, user=curator) for _ in range(40)]
-    splits = [curation.split_of(example, 25) for example in examples]
-    assert splits == [curation.split_of(example, 25) for example in examples]
+    splits = [lines.split_of(example, 25) for example in examples]
+    assert splits == [lines.split_of(example, 25) for example in examples]
     assert 0 < splits.count("validation") < 40
     examples[0].split = "validation"
-    assert curation.split_of(examples[0], 0) == "validation"
+    assert lines.split_of(examples[0], 0) == "validation"
 
 
 def test_import_creates_ready_examples(assistant, curator):
@@ -182,7 +179,7 @@ def test_import_creates_ready_examples(assistant, curator):
     assert curation.examples_create(dataset=dataset, rows=rows, user=curator, summary="Imported") == 2
     first, second = dataset.examples.order_by("pk")
     assert not first.system_overridden and second.system == "Other"
-    assert [curation.training_row(e, curation.system_message(e, dataset)) for e in (first, second)] == rows
+    assert [lines.training_row(e, lines.system_message(e, dataset)) for e in (first, second)] == rows
     assert ExampleRevision.objects.filter(example__dataset=dataset).count() == 2
     assert first.status == Example.Status.READY
 

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dialogs import curation
+from dialogs import curation, lines
 from dialogs.models import Example
 from llm.models import Provider
 from tests.curation.dataset_fixtures import assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
@@ -119,8 +119,8 @@ def test_it_splits_by_the_ratio_deterministically(client, curator, dataset):
     examples = fill(dataset, demo_rows(40))
     dataset.validation_percent = 25
     dataset.save()
-    splits = [curation.split_of(e, 25) for e in examples]
-    assert splits == [curation.split_of(e, 25) for e in dataset.examples.order_by("pk")]
+    splits = [lines.split_of(e, 25) for e in examples]
+    assert splits == [lines.split_of(e, 25) for e in dataset.examples.order_by("pk")]
     validation = splits.count("validation")
     assert 0 < validation < 40
     html = _page(client, curator, dataset)
@@ -141,7 +141,7 @@ def test_it_overrides_the_split_of_one_example(client, curator, dataset):
     assert '<option value="validation" selected>' in response.content.decode()
     example.refresh_from_db()
     assert example.split == "validation" and example.version == 2
-    assert curation.split_of(example, 0) == "validation"
+    assert lines.split_of(example, 0) == "validation"
 
     stale = client.post(url, {"split": "train", "version": 1}, headers={"HX-Request": "true"})
     assert "Someone else changed this example meanwhile" in stale.content.decode()
@@ -150,7 +150,7 @@ def test_it_overrides_the_split_of_one_example(client, curator, dataset):
 
     client.post(url, {"split": "", "version": 2})
     example.refresh_from_db()
-    assert example.split == "" and curation.split_of(example, 0) == "train"
+    assert example.split == "" and lines.split_of(example, 0) == "train"
 
 
 def test_it_shows_statistics_histogram_epochs_and_costs(client, curator, dataset):

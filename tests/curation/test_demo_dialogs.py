@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from accounts.demo import CURATOR_EMAIL
 from accounts.models import User
-from dialogs import curation
+from dialogs import lines
 from dialogs.demo import DATASET_NAME
 from dialogs.models import Dataset, Dialog, Example, Message
 from llm.catalog import get_model
@@ -28,9 +28,9 @@ def test_it_records_dialogs_to_curate_and_a_valid_dataset_once(db, client):
     dataset = Dataset.objects.get(name=DATASET_NAME)
     ready = dataset.examples.filter(status=Example.Status.READY)
     assert ready.count() >= 12 and ready.count() == dataset.examples.count()
-    report = validate_dataset(enumerate(curation.dataset_rows(dataset)), base_model=get_model(dataset.base_model))
+    report = validate_dataset(enumerate(lines.dataset_rows(dataset)), base_model=get_model(dataset.base_model))
     assert report.error_count == 0
-    assert list(curation.dataset_rows(dataset, kind="dpo"))  # a rewritten answer makes a pair
+    assert list(lines.dataset_rows(dataset, kind="dpo"))  # a rewritten answer makes a pair
     curated = Dialog.objects.filter(example_count__gt=0).count()
     assert curated == dataset.examples.values("source_dialog").distinct().count()
 

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assistants.engine import Turn
-from dialogs import chat, curation
+from dialogs import chat, curation, lines
 from dialogs.models import Dialog, Example, Message
 from tests.conftest import add_member, make_user
 
@@ -290,7 +290,7 @@ def test_a_rewritten_answer_shows_the_dpo_note_with_the_recorded_answer(client, 
     page = client.get(url(example)).content.decode()
     assert "The recorded answer is kept as the rejected answer of a preference (DPO) pair" in page
     assert '<blockquote class="rejected">An ordered collection.</blockquote>' in page
-    assert len(list(curation.dpo_rows(fresh(example), ""))) == 1
+    assert len(list(lines.dpo_rows(fresh(example), ""))) == 1
 
 
 def test_html_in_messages_is_escaped_in_the_editor_the_conflict_and_the_diff(client, curator, second_curator, example):

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from courses.models import Membership
-from dialogs import curation, transfer
+from dialogs import curation, lines, transfer
 from dialogs.models import Dataset, Example, Transfer
 from llm.catalog import get_model
 from llm.tokens import count_messages
@@ -110,7 +110,7 @@ def test_the_export_passes_openais_checks_and_round_trips_unchanged(client, cura
 def test_it_exports_each_format_and_split(client, curator, filled):
     client.force_login(curator)
     ready = list(filled.examples.filter(status=Example.Status.READY).order_by("pk"))
-    validation = {e.pk for e in ready if curation.split_of(e, filled.validation_percent) == "validation"}
+    validation = {e.pk for e in ready if lines.split_of(e, filled.validation_percent) == "validation"}
     assert 0 < len(validation) < 12
     for format in ("supervised", "hf_chat"):
         whole = _export(client, filled, format).decode().splitlines()
@@ -143,7 +143,7 @@ def test_it_streams_with_a_filename_and_a_content_type(client, curator, filled):
 def test_a_large_export_runs_in_the_background_with_progress(
     client, curator, filled, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(curation, "PROGRESS_EVERY", 4)
+    monkeypatch.setattr(lines, "PROGRESS_EVERY", 4)
     streamed = b"".join(transfer.export_lines(filled, format="supervised", split="train"))
     client.force_login(curator)
     url = reverse("dialogs:dataset_export", args=[filled.course.slug, filled.pk])

@@ -161,7 +161,7 @@ def refresh(example: Example, dataset: Dataset, checked: Checked | None = None) 
     issues wait in `example.checked_issues` for `issues_save`, once it has a primary key."""
     if checked is None:
         row = training_row(example, system_message(example, dataset))
-        checked = next(check_examples([(example.pk, row)], token_limit=token_limit(dataset)))
+        checked = next(check_examples([(example.pk, row)], token_limit=token_limit(dataset), stored=True))
     report = checked.report
     example.token_count = report.total_tokens
     example.assistant_tokens = report.assistant_tokens
@@ -261,7 +261,7 @@ def dataset_revalidate(dataset: Dataset, *, progress: Callable[[int], None] | No
 
 def _check_batch(batch: list[Example], dataset: Dataset, limit: int | None) -> None:
     rows = ((example.pk, training_row(example, system_message(example, dataset))) for example in batch)
-    for example, checked in zip(batch, check_examples(rows, token_limit=limit), strict=True):
+    for example, checked in zip(batch, check_examples(rows, token_limit=limit, stored=True), strict=True):
         refresh(example, dataset, checked)
     _update(batch, CHECKED_FIELDS)
     issues_save(batch)

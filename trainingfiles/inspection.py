@@ -42,10 +42,11 @@ class Inspection:
     checks.
     """
 
-    def __init__(self, key: object, *, count_tokens: bool = True, scan_text: bool = True):
+    def __init__(self, key: object, *, count_tokens: bool = True, scan_text: bool = True, stored: bool = False):
         self.key = key
         self.count_tokens = count_tokens
         self.scan_text = scan_text  # personal data and duplicate fingerprints
+        self.stored = stored  # fingerprints to store, the same in every process (slower than `hash`)
         self.kind: str | None = None
         self.issues: list[Issue] = []
         self.has_errors = False
@@ -300,8 +301,12 @@ class Inspection:
         if ("@" in text or may_hold_number(near_key)) and find_pii(text):
             self._report_pii()
         if self.exact_parts and not self.has_errors:
-            self.exact_fingerprint = fingerprint(repr(tuple(self.exact_parts)).encode("utf-8", "surrogatepass"))
-            self.near_fingerprint = fingerprint(near_key)
+            if self.stored:
+                self.exact_fingerprint = fingerprint(repr(tuple(self.exact_parts)).encode("utf-8", "surrogatepass"))
+                self.near_fingerprint = fingerprint(near_key)
+            else:
+                self.exact_fingerprint = hash(tuple(self.exact_parts))
+                self.near_fingerprint = hash(near_key)
 
     def _report_pii(self) -> None:
         # The example's text holds personal data: find out which messages do.

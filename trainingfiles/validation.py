@@ -59,12 +59,15 @@ class Checked(NamedTuple):
     near_fingerprint: int | None
 
 
-def check_examples(examples: Iterable[tuple[object, object]], *, token_limit: int | None) -> Iterator[Checked]:
-    """Each example's own checks and token counts, in order, tokenizing TOKENIZE_BATCH at once."""
+def check_examples(
+    examples: Iterable[tuple[object, object]], *, token_limit: int | None, stored: bool = False
+) -> Iterator[Checked]:
+    """Each example's own checks and token counts, in order, tokenizing TOKENIZE_BATCH at once.
+    `stored`: fingerprints the same in every process, to store (`Inspection`)."""
     for batch in itertools.batched(examples, TOKENIZE_BATCH):
         inspections = []
         for key, example in batch:
-            inspection = Inspection(key)
+            inspection = Inspection(key, stored=stored)
             inspection.run(example)
             inspections.append(inspection)
         counts = count_texts([text for inspection in inspections for text in inspection.texts])

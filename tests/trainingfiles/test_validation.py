@@ -1,6 +1,10 @@
 import copy
+import json
+import os
 import random
 import string
+import subprocess
+import sys
 
 import pytest
 
@@ -9,7 +13,13 @@ from llm.catalog import DPO, SFT, get_model
 from tests.trainingfiles.examples import INSTRUCTIONS, chat_example, demo_examples, demo_pairs, dpo_pair, tool_example
 from trainingfiles.duplicates import near_duplicate_key
 from trainingfiles.reports import ERROR, WARNING
-from trainingfiles.validation import TOKENIZE_BATCH, example_errors, validate_dataset, validate_example
+from trainingfiles.validation import (
+    TOKENIZE_BATCH,
+    check_examples,
+    example_errors,
+    validate_dataset,
+    validate_example,
+)
 
 
 def codes(report) -> list[str]:
@@ -331,3 +341,21 @@ def test_it_gives_import_only_the_format_errors():
         "empty_content",
         "missing_assistant_message",
     ]
+
+
+def test_stored_fingerprints_are_the_same_in_another_process():
+    """Stored with each example and compared in the database: `hash` would differ per process."""
+    example = {"messages": [{"role": "user", "content": "Что такое список?"}, {"role": "assistant", "content": "Ok."}]}
+    here = next(check_examples([(1, example)], token_limit=None, stored=True))
+    script = (
+        "import json, sys, django; django.setup()\n"
+        "from trainingfiles.validation import check_examples\n"
+        "checked = next(check_examples([(1, json.loads(sys.argv[1]))], token_limit=None, stored=True))\n"
+        "print(checked.exact_fingerprint, checked.near_fingerprint)"
+    )
+    environment = {**os.environ, "PYTHONHASHSEED": "12345"}
+    output = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(example)], env=environment, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert [int(value) for value in output] == [here.exact_fingerprint, here.near_fingerprint]
+    assert here.exact_fingerprint is not None

@@ -190,7 +190,7 @@ def main() -> int:
         from django.core.management import call_command
         from django.test import Client
 
-        from dialogs import checks
+        from dialogs import checks, report
 
         call_command("collectstatic", interactive=False, verbosity=0)
         started = time.perf_counter()
@@ -200,7 +200,7 @@ def main() -> int:
         checks.dataset_revalidate(dataset)
         revalidated = time.perf_counter() - started
         analyze()
-        check = checks.dataset_check(dataset)
+        check = report.dataset_check(dataset)
         print(
             f"database: {database_url.split(':', 1)[0]}; examples: {dataset.examples.count()} "
             f"({check.train + check.validation} ready); filled in {filled:.1f} s; "

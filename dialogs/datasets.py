@@ -21,7 +21,7 @@ from config.streaming import stream_for
 from courses.access import CourseAccess
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model
 
-from . import checks, curation, lines, transfer
+from . import checks, curation, lines, report, transfer
 from .access import curator_access, get_dataset_for_curator, get_example_for_curator
 from .forms import DatasetForm, ExampleFilterForm, ExportForm, ImportForm, SplitForm
 from .models import Dataset, Example, Transfer
@@ -66,7 +66,7 @@ def _dataset_page(
         checks.dataset_revalidate_start(dataset)  # never checked whole, or the instructions changed
     provider = dataset.assistant.provider if dataset.assistant else None
     provider_kind = provider.kind if provider else None
-    check = checks.dataset_check(dataset, provider_kind=provider_kind)
+    check = report.dataset_check(dataset, provider_kind=provider_kind)
     stats = check.stats
     filters = ExampleFilterForm(request.GET or None)
     page = _examples_page(request, access.course.slug, dataset, filters, check)
@@ -112,7 +112,7 @@ def _revalidation(dataset: Dataset) -> dict | None:
 
 
 def _examples_page(
-    request: HttpRequest, slug: str, dataset: Dataset, filters: ExampleFilterForm, check: checks.DatasetCheck
+    request: HttpRequest, slug: str, dataset: Dataset, filters: ExampleFilterForm, check: report.DatasetCheck
 ):
     examples = dataset.examples.order_by("pk")
     per_page = EXAMPLES_PER_PAGE

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from assistants.services import assistant_update
-from dialogs import checks, curation, lines
+from dialogs import checks, curation, lines, report
 from dialogs.models import Dataset, Example, ExampleIssue
 from llm.catalog import get_model
 from tests.conftest import stalled
@@ -115,19 +115,19 @@ def _validated_whole(dataset: Dataset) -> dict:
     """What validating every ready example in memory finds, as the page used to make it."""
     ready = list(dataset.examples.filter(status=Example.Status.READY).order_by("pk"))
     rows = [(example.pk, lines.training_row(example, lines.system_message(example, dataset))) for example in ready]
-    report = validate_dataset(rows, base_model=get_model(dataset.base_model))
+    validated = validate_dataset(rows, base_model=get_model(dataset.base_model))
     validation = sum(1 for e in ready if lines.split_of(e, dataset.validation_percent) == Example.Split.VALIDATION)
     return {
-        "checks": _results(checks.report_by_check(report)),
-        "counts": (report.error_count, report.warning_count),
-        "stats": dataset_stats(report.examples, provider_kind="sandbox"),
+        "checks": _results(report.report_by_check(validated)),
+        "counts": (validated.error_count, validated.warning_count),
+        "stats": dataset_stats(validated.examples, provider_kind="sandbox"),
         "split": (len(ready) - validation, validation),
         "pairs": sum(lines.pair_count(example) for example in ready),
     }
 
 
 def _stored(dataset: Dataset) -> dict:
-    check = checks.dataset_check(dataset, provider_kind="sandbox")
+    check = report.dataset_check(dataset, provider_kind="sandbox")
     return {
         "checks": _results(check.checks),
         "counts": (check.report.error_count, check.report.warning_count),
@@ -184,7 +184,7 @@ def test_a_full_revalidation_gives_the_same_report_and_rows_as_the_incremental_o
 
 def test_it_lists_the_first_fifty_issues_of_a_check_and_counts_the_rest(dataset):
     fill(dataset, [_qa(f"Mail me at ann{number}@example.com", "Sure.") for number in range(60)])
-    check = checks.dataset_check(dataset)
+    check = report.dataset_check(dataset)
     pii = next(result for result in check.checks if result.title == "Personal data")
     assert (pii.warnings, len(pii.issues), pii.more) == (60, 50, 10)
     assert pii.pii_examples == [issue.example_key for issue in pii.issues]

@@ -86,7 +86,7 @@ def library_of(module: str) -> str:
     return "other (builtins, stdlib)"
 
 
-async def waves(url: str, course, assistant, headers: list[dict], at_once: int) -> list[str]:
+async def waves(url: str, course: str, assistant: int, headers: list[dict], at_once: int) -> list[str]:
     errors = []
     async with httpx2.AsyncClient(base_url=url, timeout=120) as http:
         for start in range(0, len(headers), at_once):
@@ -113,14 +113,15 @@ def main() -> int:
             setup_django(database_url)
             migrate(model_database_url)
             with production_server(model_database_url, workers=1) as model_url:
-                course, assistants, headers = fixture(model_url=model_url, learners=args.chats, slow=0)
+                made = fixture(root=ROOT, database_url=database_url, model_url=model_url, learners=args.chats, slow=0)
+                fast, headers = made.assistants["fast"]["pk"], made.headers
                 pid: list[int] = []
                 with production_server(database_url, profile_stats=stats_file, pid=pid) as url:
-                    asyncio.run(waves(url, course, assistants["fast"], headers[:10], args.at_once))  # warm
+                    asyncio.run(waves(url, made.course, fast, headers[:10], args.at_once))  # warm
                     os.kill(pid[0], signal.SIGUSR1)  # the sampler counts from here
                     time.sleep(0.1)
                     cpu_before = cpu_seconds(pid[0])
-                    errors = asyncio.run(waves(url, course, assistants["fast"], headers, args.at_once))
+                    errors = asyncio.run(waves(url, made.course, fast, headers, args.at_once))
                     cpu = cpu_seconds(pid[0]) - cpu_before
         stats = json.loads(stats_file.read_text())
     total = sum(entry["tsub"] for entry in stats)

@@ -3,6 +3,7 @@
 
 from django.contrib import admin
 
+from . import checks
 from .models import Dataset, Dialog, Example, ExampleRevision, Message, Transfer
 
 
@@ -48,6 +49,11 @@ class DatasetAdmin(admin.ModelAdmin):
     search_fields = ["name", "course__title"]
     inlines = [ExampleInline]
 
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and {"assistant", "base_model"} & set(form.changed_data):
+            checks.dataset_revalidate_start(obj)  # the examples' stored checks depend on them
+
 
 class ExampleRevisionInline(admin.TabularInline):
     model = ExampleRevision
@@ -64,9 +70,10 @@ class ExampleRevisionInline(admin.TabularInline):
 class ExampleAdmin(admin.ModelAdmin):
     list_display = ["pk", "__str__", "dataset", "status", "token_count", "error_count", "updated_at"]
     list_filter = ["status", "dataset__course"]
-    # Edited in the example editor, which keeps the version, the revisions and the counts right.
+    # Edited in the example editor, which keeps the version, the revisions and the checks right.
     readonly_fields = [
         "dataset",
+        "status",
         "messages",
         "system",
         "system_overridden",

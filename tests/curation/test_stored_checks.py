@@ -310,3 +310,25 @@ def test_the_split_filter_uses_the_stored_draw(client, curator, dataset):
         expected = {e.pk for e in examples if lines.split_of(e, dataset.validation_percent) == split}
         shown = {e.pk for e in examples if f'id="example-{e.pk}"' in html}
         assert shown == expected and expected
+
+
+def test_a_new_base_model_set_in_the_admin_gets_every_example_checked_again(admin_client, dataset):
+    Dataset.objects.filter(pk=dataset.pk).update(base_model="")
+    dataset.refresh_from_db()
+    examples = fill(dataset, [_qa("Long?", "word " * 70_000), *demo_rows(10)])
+    assert not ExampleIssue.objects.filter(code="token_limit").exists()  # no base model: no limit
+    form = {
+        "course": dataset.course_id,
+        "name": dataset.name,
+        "description": "",
+        "assistant": dataset.assistant_id,
+        "base_model": "gpt-4.1-mini-2025-04-14",  # trains on at most 65,536 tokens an example
+        "validation_percent": dataset.validation_percent,
+        "examples-TOTAL_FORMS": len(examples),
+        "examples-INITIAL_FORMS": len(examples),
+        **{f"examples-{number}-id": example.pk for number, example in enumerate(examples)},
+        **{f"examples-{number}-dataset": dataset.pk for number, example in enumerate(examples)},
+    }
+    response = admin_client.post(reverse("admin:dialogs_dataset_change", args=[dataset.pk]), form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(ExampleIssue.objects.filter(code="token_limit").values_list("example", flat=True)) == [examples[0].pk]

@@ -86,6 +86,11 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
         api_key.save(update_fields=["revoked_at"])
 
 
+def api_key_used(api_key: ApiKey) -> None:
+    """Note when the key was last used (the assistant's page shows it)."""
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+
+
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
     """The active key matching `raw_key`, or None. Compares hashes in constant time."""
     if not raw_key.startswith(ApiKey.PREFIX):

@@ -13,13 +13,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from assistants.engine import Completed, chat_complete
 from assistants.models import ApiKey, Assistant
-from assistants.services import api_key_authenticate
+from assistants.services import api_key_authenticate, api_key_used
 from llm.db import database
 from trainingfiles.formats import has_unstorable_text
 
@@ -103,7 +102,7 @@ def _prepare(request: HttpRequest, assistant_id: int):
     api_key = _authenticate(request, assistant_id)
     _rate_limit(api_key)
     data = _parse(request)
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+    api_key_used(api_key)
     assistant = Assistant.objects.select_related("provider", "course").get(pk=api_key.assistant_id)
     if data["conversation_id"] is None:
         _question, answer = chat.dialog_ask(
@@ -134,8 +133,7 @@ async def api_message(request: HttpRequest, assistant_id: int) -> JsonResponse:
     result = await chat_complete(assistant=assistant, history=history)
     completed = isinstance(result, Completed)
     status = Message.Status.COMPLETE if completed else Message.Status.FAILED
-    error = "" if completed else result.message
-    await database(chat.answer_record, answer=answer, turn=result.turn, status=status, error=error)
+    await database(chat.answer_finish, answer=answer, result=result)
     body = {
         "conversation_id": answer.dialog_id,
         "message_id": answer.pk,

@@ -6,7 +6,7 @@ from django.db.models import Max, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from assistants.engine import Turn
+from assistants.engine import Completed, Failed, Turn
 from assistants.models import ApiKey, Assistant
 from assistants.passages import hosted_citations_link
 from assistants.selectors import current_version_id
@@ -197,6 +197,16 @@ def answer_record(*, answer: Message, turn: Turn, status: str, error: str = "", 
     answer.save(update_fields=RECORDED_FIELDS)
     dialog_messages_recount(answer.dialog_id, updated_at=timezone.now())
     return answer
+
+
+def answer_finish(*, answer: Message, result: Completed | Failed) -> Message:
+    """Record how the engine's turn ended: complete, or failed with the message the learner saw
+    and the detail for curators. The chat's stream and the integration API both end here."""
+    if isinstance(result, Completed):
+        return answer_record(answer=answer, turn=result.turn, status=Message.Status.COMPLETE)
+    return answer_record(
+        answer=answer, turn=result.turn, status=Message.Status.FAILED, error=result.message, error_detail=result.detail
+    )
 
 
 def answer_stop(*, answer: Message) -> None:

@@ -319,16 +319,8 @@ def _answer_finish(
     request: HttpRequest, answer: Message, result: Completed | Failed | None, access: CourseAccess, playground: bool
 ) -> str:
     """The stream is over: record the answer, drop its ticket, render it (one visit to the database)."""
-    if isinstance(result, Completed):
-        chat.answer_record(answer=answer, turn=result.turn, status=Message.Status.COMPLETE)
-    elif isinstance(result, Failed):
-        chat.answer_record(
-            answer=answer,
-            turn=result.turn,
-            status=Message.Status.FAILED,
-            error=result.message,
-            error_detail=result.detail,
-        )
+    if result is not None:
+        chat.answer_finish(answer=answer, result=result)
     tickets.ticket_drop(answer.pk)
     return _render_message(request, answer, access, playground, refresh=result is None)
 

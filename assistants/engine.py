@@ -27,8 +27,8 @@ from typing import Any
 import openai
 from django.utils.translation import gettext as _
 
+from core.db import database
 from llm.clients import async_client_for
-from llm.db import database
 from llm.models import Provider
 from llm.serving import adapter_reload
 from llm.sse import stream_events

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from assistants.engine import Completed, chat_complete
 from assistants.models import ApiKey, Assistant
 from assistants.services import api_key_authenticate
-from llm.db import database
+from core.db import database
 from trainingfiles.formats import has_unstorable_text
 
 from . import chat

@@ -21,7 +21,7 @@ from django_q.tasks import async_task
 from accounts.models import User
 from assistants.models import Assistant
 from assistants.services import assistant_update
-from config.background import requeue_stalled, stalled_before
+from core.background import requeue_stalled, stalled_before
 from dialogs.models import Dataset
 from llm.catalog import get_model
 from llm.models import Provider
@@ -144,7 +144,7 @@ def run_submit(
     if run.job_id or run.status != Run.Status.NOT_SUBMITTED:
         return run  # already submitted (a duplicate delivery), or failed and waiting for "retry"
     # One submission at a time: two at once could both find no job and both create one. A task
-    # killed while submitting leaves its claim, which expires (config/background.py).
+    # killed while submitting leaves its claim, which expires (core/background.py).
     now = timezone.now()
     if not _unclaimed_submissions().filter(pk=run.pk).update(claimed_at=now, updated_at=now):
         return run
@@ -204,7 +204,7 @@ def _unclaimed_submissions():
 
 
 def runs_recover() -> int:
-    """Queue the submission again for runs whose submission task was lost (see config.background)."""
+    """Queue the submission again for runs whose submission task was lost (see core.background)."""
     return requeue_stalled(_unclaimed_submissions(), "finetune.tasks.run_submit")
 
 

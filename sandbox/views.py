@@ -13,8 +13,8 @@ import re
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
+from core.db import database
 from llm.catalog import MODELS
-from llm.db import database
 
 from . import chat, conversations, engine, files, finetuning, responses, vectorstores
 from .api import cursor_page, deleted, endpoint, json_body, required

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from config.background import stalled_before
+from core.background import stalled_before
 from llm.models import Provider
 
 from . import files, hyperparameters, messages

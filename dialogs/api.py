@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from assistants.engine import Completed, chat_complete
+from assistants.engine import chat_complete
+from assistants.events import Completed
 from assistants.models import ApiKey, Assistant
 from assistants.services import api_key_authenticate
 from core.db import database

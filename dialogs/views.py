@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
+from assistants.engine import chat_stream
+from assistants.events import CitationAdded, Completed, Failed, TextDelta, ToolCalled
 from assistants.notices import assistant_notices
 from assistants.selectors import assistants_for_chat
 from core.db import database

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import User
-from config.background import requeue_stalled
+from core.background import requeue_stalled
 from llm.clients import client_for
 
 from .models import Assistant, KnowledgeFile
@@ -97,7 +97,7 @@ def knowledge_files_reset(*, assistant: Assistant) -> None:
 
 
 def knowledge_files_recover() -> int:
-    """Queue the task again for files whose push or removal lost its task (see config.background)."""
+    """Queue the task again for files whose push or removal lost its task (see core.background)."""
     waiting = KnowledgeFile.objects.filter(status__in=[KnowledgeFile.Status.PENDING, KnowledgeFile.Status.PROCESSING])
     deleting = KnowledgeFile.objects.filter(status=KnowledgeFile.Status.DELETING)
     return requeue_stalled(waiting, "assistants.tasks.knowledge_file_push") + requeue_stalled(

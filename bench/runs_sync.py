@@ -92,7 +92,7 @@ def job_age(seconds: float, FineTuningJob, F) -> None:
 
 def sync_round(http_client, requests: list) -> tuple[float, float, int]:
     """(seconds, provider calls per run, runs synced) for one `runs_sync_active`."""
-    from finetune.services import runs_sync_active
+    from finetune.tracking import runs_sync_active
 
     requests.clear()
     started = time.perf_counter()

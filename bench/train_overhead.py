@@ -70,13 +70,11 @@ def make_dataset(count: int):
 
 def run_gradcap(dataset, provider, hyper: dict) -> dict:
     from finetune import services
-    from finetune.plans import training_plan
     from training.models import TrainingJob
 
     started = time.monotonic()
-    plan = training_plan(dataset=dataset, base_model="SmolLM2-135M-Instruct", min_examples=1)
     run = services.run_start(
-        dataset=dataset, plan=plan, provider=provider, base_model="SmolLM2-135M-Instruct",
+        dataset=dataset, provider=provider, base_model="SmolLM2-135M-Instruct",
         hyperparameters=hyper, suffix="bench", user=None,
     )  # fmt: skip
     services.run_submit(run_id=run.pk)  # what the ordinary worker does at once
@@ -143,10 +141,10 @@ def main() -> int:
             start_new_session=True,
         )
         try:
-            from finetune.plans import training_plan
+            from finetune.plans import run_plan
             from finetune.services import snapshot_create
 
-            plan = training_plan(dataset=dataset, base_model="SmolLM2-135M-Instruct", min_examples=1)
+            plan = run_plan(dataset=dataset, provider=provider, base_model="SmolLM2-135M-Instruct")
             snapshot = snapshot_create(dataset=dataset, plan=plan, user=None)  # what every gradcap run freezes too
             resolved = _resolved(dataset, hyper)
             plain, ours = [], []

@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from assistants.engine import Completed, chat_complete
+from assistants.engine import chat_complete
+from assistants.events import Completed
 from assistants.models import ApiKey, Assistant
 from assistants.services import api_key_authenticate, api_key_used
-from llm.db import database
+from core.db import database
 from trainingfiles.formats import has_unstorable_text
 
 from . import chat

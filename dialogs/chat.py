@@ -6,7 +6,7 @@ from django.db.models import Max, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from assistants.engine import Completed, Failed, Turn
+from assistants.events import Completed, Failed, Turn
 from assistants.models import ApiKey, Assistant
 from assistants.passages import hosted_citations_link
 from assistants.selectors import current_version_id

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from config.background import requeue_stalled
+from core.background import requeue_stalled
 from llm.catalog import get_model
 from trainingfiles.validation import Checked, check_examples
 
@@ -182,5 +182,5 @@ def dataset_revalidate_task(dataset_id: int) -> None:
 
 
 def revalidations_recover() -> int:
-    """Queue the task again for re-validations that lost theirs (see config.background)."""
+    """Queue the task again for re-validations that lost theirs (see core.background)."""
     return requeue_stalled(Dataset.objects.filter(checks_upto__isnull=False), "dialogs.tasks.dataset_revalidate")

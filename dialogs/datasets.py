@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from config.streaming import stream_for
+from core.streaming import stream_for
 from courses.access import CourseAccess
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.demo import CURATOR_EMAIL, LEARNER_EMAIL
 from accounts.models import User
-from assistants.engine import Turn
+from assistants.events import Turn
 from assistants.models import Assistant
 from courses.demo import DEMO_COURSE_SLUG
 from courses.models import Course

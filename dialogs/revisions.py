@@ -9,7 +9,7 @@ from typing import Protocol
 
 from django.utils.translation import gettext as _
 
-from assistants.selectors import DiffLine, line_diff
+from core.diffs import DiffLine, line_diff
 
 from .models import Example, ExampleRevision
 

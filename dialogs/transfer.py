@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from accounts.models import User
-from config.background import requeue_stalled
+from core.background import requeue_stalled
 from llm.catalog import SFT
 from trainingfiles.formats import (
     ImportResult,
@@ -228,7 +228,7 @@ def transfer_run(transfer_id: int) -> None:
 
 
 def transfers_recover() -> int:
-    """Queue the task again for transfers that lost theirs (see config.background)."""
+    """Queue the task again for transfers that lost theirs (see core.background)."""
     unfinished = Transfer.objects.filter(status__in=[Transfer.Status.QUEUED, Transfer.Status.RUNNING])
     return requeue_stalled(unfinished, "dialogs.tasks.transfer_run")
 

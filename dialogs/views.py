@@ -13,13 +13,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream
+from assistants.engine import chat_stream
+from assistants.events import CitationAdded, Completed, Failed, TextDelta, ToolCalled
 from assistants.notices import assistant_notices
 from assistants.selectors import assistants_for_chat
+from core.db import database
 from courses.access import CourseAccess, access_for, course_for_user, member_role
 from courses.models import Membership
 from llm.catalog import MODELS
-from llm.db import database
 
 from . import chat, tickets
 from .forms import AskForm, FeedbackForm, MessageForm
@@ -150,8 +151,8 @@ def chat_dialog(request: HttpRequest, slug: str, dialog_id: int, playground: boo
     return _page(request, access, dialog, playground=playground)
 
 
-# Asking (and editing, retrying) is async: its database work runs in llm.db's threads, so the
-# request needs no thread and no connection of its own (see llm.db).
+# Asking (and editing, retrying) is async: its database work runs in core.db's threads, so the
+# request needs no thread and no connection of its own (see core.db).
 
 
 @require_POST
@@ -347,7 +348,7 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
     """Stream the pending answer as Server-Sent Events: delta, citation, tool, then done.
 
     The stream holds no database connection: each visit to the database (the inputs, the claim,
-    the record) takes one from llm.db's threads for its queries and gives it back, so a learner
+    the record) takes one from core.db's threads for its queries and gives it back, so a learner
     waiting for a slow model costs nothing but a socket."""
     answer, assistant, history, access = await database(
         _stream_inputs, request, slug, dialog_id, message_id, playground

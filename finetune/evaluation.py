@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from accounts.models import User
-from config.background import requeue_stalled
+from core.background import requeue_stalled
 from llm.clients import client_for
 
 from .models import Evaluation, EvaluationItem, TrainedModel
@@ -99,7 +99,7 @@ def evaluation_answer(*, evaluation_id: int, http_client: httpx2.Client | None =
 
 
 def evaluations_recover() -> int:
-    """Queue the task again for evaluations whose answering lost its task (see config.background)."""
+    """Queue the task again for evaluations whose answering lost its task (see core.background)."""
     unfinished = Evaluation.objects.filter(status__in=[Evaluation.Status.PENDING, Evaluation.Status.RUNNING])
     return requeue_stalled(unfinished, "finetune.tasks.evaluation_answer")
 

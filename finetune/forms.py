@@ -157,6 +157,12 @@ class StartTrainingForm(forms.Form):
         """The trained model this run goes on from, if any."""
         return self.trained.get(self.cleaned_data.get("base_model", ""))
 
+    @property
+    def since(self):
+        """Continuing a model with only the new examples: when that model's snapshot was frozen."""
+        continued = self.continued
+        return continued.run.snapshot.created_at if continued and self.cleaned_data.get("only_new") else None
+
     def hyperparameters(self) -> dict:
         return {name: self.cleaned_data[name] for name in HYPERPARAMETERS if self.cleaned_data.get(name) is not None}
 

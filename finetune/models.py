@@ -111,7 +111,7 @@ class Run(models.Model):
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     synced_at = models.DateTimeField(_("last refreshed"), null=True, blank=True)
-    # The submission task's claim: a second task leaves a live claim alone (config/background.py).
+    # The submission task's claim: a second task leaves a live claim alone (core/background.py).
     claimed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

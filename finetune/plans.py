@@ -126,6 +126,20 @@ def training_plan(
     )
 
 
+def run_plan(
+    *,
+    dataset: Dataset,
+    provider: Provider,
+    method: str = SFT,
+    base_model: str = "",
+    since: datetime.datetime | None = None,
+) -> Plan:
+    """The plan of a run on `provider`: providers reject files of fewer than MIN_EXAMPLES examples,
+    gradcap's own trainer takes any number."""
+    min_examples = 1 if provider.is_self_hosted else MIN_EXAMPLES
+    return training_plan(dataset=dataset, method=method, base_model=base_model, since=since, min_examples=min_examples)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """What the start page says a run would take: money at a provider, time and tokens on our hosts."""

@@ -1,6 +1,7 @@
 """django-q2 tasks: thin, take ids, call services. Each may run more than once."""
 
-from . import evaluation, services
+from . import evaluation, services, tracking
+from .models import Run
 
 
 def run_submit(run_id: int) -> None:
@@ -8,14 +9,14 @@ def run_submit(run_id: int) -> None:
 
 
 def run_sync(run_id: int) -> None:
-    run = services.Run.objects.select_related("provider", "course").filter(pk=run_id).first()
+    run = Run.objects.select_related("provider", "course").filter(pk=run_id).first()
     if run is not None:
-        services.run_sync(run=run)
+        tracking.run_sync(run=run)
 
 
 def runs_sync_active() -> int:
     """Scheduled every minute (migration 0002): active runs move on even when nobody watches."""
-    return services.runs_sync_active()
+    return tracking.runs_sync_active()
 
 
 def evaluation_answer(evaluation_id: int) -> None:

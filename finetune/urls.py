@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import model_pages, views
 
 app_name = "finetune"
 
@@ -12,12 +12,12 @@ urlpatterns = [
     path("runs/<int:run_id>/trainer.log", views.run_log, name="run_log"),
     path("runs/<int:run_id>/<str:action>/", views.run_action, name="run_action"),
     path("snapshots/<int:snapshot_id>/<str:split>.jsonl", views.snapshot_download, name="snapshot_download"),
-    path("models/<int:model_id>/", views.model_detail, name="model"),
-    path("models/<int:model_id>/activate/", views.model_activate, name="model_activate"),
-    path("models/<int:model_id>/adapter.zip", views.model_adapter, name="model_adapter"),
-    path("models/<int:model_id>/merge/", views.model_merge, name="model_merge"),
-    path("models/<int:model_id>/merged.zip", views.model_merged, name="model_merged"),
-    path("models/<int:model_id>/evaluate/", views.evaluation_new, name="evaluation_new"),
-    path("assistants/<int:assistant_id>/rollback/", views.assistant_rollback, name="rollback"),
-    path("evaluations/<int:evaluation_id>/", views.evaluation_detail, name="evaluation"),
+    path("models/<int:model_id>/", model_pages.model_detail, name="model"),
+    path("models/<int:model_id>/activate/", model_pages.model_activate, name="model_activate"),
+    path("models/<int:model_id>/adapter.zip", model_pages.model_adapter, name="model_adapter"),
+    path("models/<int:model_id>/merge/", model_pages.model_merge, name="model_merge"),
+    path("models/<int:model_id>/merged.zip", model_pages.model_merged, name="model_merged"),
+    path("models/<int:model_id>/evaluate/", model_pages.evaluation_new, name="evaluation_new"),
+    path("assistants/<int:assistant_id>/rollback/", model_pages.assistant_rollback, name="rollback"),
+    path("evaluations/<int:evaluation_id>/", model_pages.evaluation_detail, name="evaluation"),
 ]

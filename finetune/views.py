@@ -1,40 +1,26 @@
-"""Fine-tuning pages for curators: start training, runs, trained models, activation, evaluation."""
+"""Fine-tuning pages for curators: the runs, starting one, a run's page, its actions and downloads."""
 
 import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRefresh
 
-from config.streaming import stream_for
 from dialogs.access import curator_access, get_dataset_for_curator
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model, tunable_models
 from training import files as training_files
-from training import services as training_services
-from trainingfiles.validation import MIN_EXAMPLES
 
-from . import evaluation as evaluations
-from . import selfhosted, services
-from .access import (
-    get_assistant_for_curator,
-    get_evaluation_for_curator,
-    get_model_for_curator,
-    get_run_for_curator,
-    get_snapshot_for_curator,
-)
+from . import selfhosted, services, tracking
+from .access import get_run_for_curator, get_snapshot_for_curator
 from .backends import INTERACTIVE, BackendError, backend_for
-from .forms import ActivateForm, StartTrainingForm, VerdictForm, tunable_providers
-from .models import Activation, Run, TrainedModel
-from .plans import dataset_has_pairs, run_estimate, training_plan
-from .selectors import activation_history, instructions_drifted, loss_chart, shutdown_warnings
+from .forms import StartTrainingForm, tunable_providers
+from .models import Run, TrainedModel
+from .plans import dataset_has_pairs, run_estimate, run_plan
+from .selectors import loss_chart
 
 
 @require_GET
@@ -86,34 +72,30 @@ def run_new(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
         form = StartTrainingForm(data, has_pairs=has_pairs, course=access.course)
     plan = estimate = None
     if form.is_valid():
-        continued = form.continued
-        since = continued.run.snapshot.created_at if continued and form.cleaned_data.get("only_new") else None
-        base_model = form.cleaned_data["base_model"]
-        provider = form.cleaned_data["provider"]
-        plan = training_plan(
-            dataset=dataset,
-            method=form.cleaned_data["method"],
-            base_model=base_model,
-            since=since,
-            min_examples=1 if provider.is_self_hosted else MIN_EXAMPLES,
-        )
+        provider, base_model = form.cleaned_data["provider"], form.cleaned_data["base_model"]
+        choice = {"provider": provider, "base_model": base_model, "method": form.cleaned_data["method"]}
+        if request.method == "POST":
+            try:
+                run = services.run_start(
+                    dataset=dataset,
+                    **choice,
+                    since=form.since,
+                    hyperparameters=form.hyperparameters(),
+                    suffix=form.cleaned_data["suffix"],
+                    user=request.user,
+                )
+            except services.PlanBlocked as blocked:
+                plan = blocked.plan  # the page says what stops it
+            else:
+                if provider.is_self_hosted:
+                    messages.success(request, _("Training is starting: the run is queued for a training host."))
+                else:
+                    messages.success(request, _("Training is starting: the files are being sent to the provider."))
+                return redirect(run)
+        if plan is None:
+            plan = run_plan(dataset=dataset, **choice, since=form.since)
         estimate = run_estimate(plan=plan, provider=provider, base_model=base_model, requested=form.hyperparameters())
         form.show_defaults(estimate.defaults)
-        if request.method == "POST" and not plan.is_blocked:
-            run = services.run_start(
-                dataset=dataset,
-                plan=plan,
-                provider=provider,
-                base_model=base_model,
-                hyperparameters=form.hyperparameters(),
-                suffix=form.cleaned_data["suffix"],
-                user=request.user,
-            )
-            if provider.is_self_hosted:
-                messages.success(request, _("Training is starting: the run is queued for a training host."))
-            else:
-                messages.success(request, _("Training is starting: the files are being sent to the provider."))
-            return redirect(run)
     provider = form.chosen_provider or (providers[0] if providers else None)
     context = {
         "course": access.course,
@@ -141,7 +123,7 @@ def _run_context(access, run: Run) -> dict:
         "chart": loss_chart(points),
         "events": run.events.all()[:200],
         "checkpoints": run.checkpoints.all(),
-        "actual_cost": services.run_actual_cost(run),
+        "actual_cost": tracking.run_actual_cost(run),
         "trained_model": TrainedModel.objects.filter(run=run).first(),
         "course_assistants": access.course.assistants.order_by("name"),  # ▶ right here once trained
         "a_minute_ago": timezone.now() - datetime.timedelta(minutes=1),
@@ -155,7 +137,7 @@ def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     access, run = get_run_for_curator(request, slug, run_id)
     if request.htmx:
         # The page polls while the run is active: the worker asks the provider (no call here).
-        services.run_sync_enqueue_if_stale(run=run)
+        tracking.run_sync_enqueue_if_stale(run=run)
         return render(request, "finetune/run.html#status", _run_context(access, run))
     return render(request, "finetune/run.html", _run_context(access, run))
 
@@ -165,7 +147,7 @@ def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
 def run_refresh(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     """🔄: ask the provider now (two calls), then show the run as it is."""
     access, run = get_run_for_curator(request, slug, run_id)
-    run = services.run_sync(run=run, backend=backend_for(run.provider, **INTERACTIVE))
+    run = tracking.run_sync(run=run, backend=backend_for(run.provider, **INTERACTIVE))
     if request.htmx:
         return render(request, "finetune/run.html#status", _run_context(access, run))
     return redirect(run)
@@ -175,7 +157,7 @@ def run_refresh(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
 @login_required
 def run_action(request: HttpRequest, slug: str, run_id: int, action: str) -> HttpResponse:
     _access, run = get_run_for_curator(request, slug, run_id)
-    actions = {"cancel": services.run_cancel, "pause": services.run_pause, "resume": services.run_resume}
+    actions = {"cancel": tracking.run_cancel, "pause": tracking.run_pause, "resume": tracking.run_resume}
     if action == "retry":
         if run.job_id or run.status != Run.Status.FAILED:
             raise Http404
@@ -236,171 +218,3 @@ def run_log(request: HttpRequest, slug: str, run_id: int) -> FileResponse:
     handle = training_files.storage().open(job.log_file, "rb")
     name = f"run-{run.pk}-trainer.log"
     return FileResponse(handle, as_attachment=True, filename=name, content_type="text/plain; charset=utf-8")
-
-
-def _trained_job(trained: TrainedModel):
-    job = selfhosted.job_of(trained.run)
-    if job is None or not job.adapter_path:
-        raise Http404
-    return job
-
-
-def _zip_response(request: HttpRequest, prefix: str, name: str) -> StreamingHttpResponse:
-    root = slugify(name) or "model"
-    response = StreamingHttpResponse(stream_for(request, training_files.zip_stream(prefix, root=root)))
-    response["Content-Type"] = "application/zip"
-    response["Content-Disposition"] = content_disposition_header(True, f"{root}.zip")
-    return response
-
-
-@require_GET
-@login_required
-def model_adapter(request: HttpRequest, slug: str, model_id: int) -> StreamingHttpResponse:
-    """A self-hosted model's LoRA adapter (safetensors, its config, tokenizer, manifest) as a ZIP."""
-    _access, trained = get_model_for_curator(request, slug, model_id)
-    return _zip_response(request, _trained_job(trained).adapter_path, f"{trained.name}-adapter")
-
-
-@require_POST
-@login_required
-def model_merge(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
-    """Ask a training host for the merged model (a plain model directory, for servers without LoRA)."""
-    _access, trained = get_model_for_curator(request, slug, model_id)
-    try:
-        training_services.merge_request(job=_trained_job(trained))
-    except training_services.JobError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("A training host is merging the adapter into the base model."))
-    return redirect(trained)
-
-
-@require_GET
-@login_required
-def model_merged(request: HttpRequest, slug: str, model_id: int) -> StreamingHttpResponse:
-    _access, trained = get_model_for_curator(request, slug, model_id)
-    job = _trained_job(trained)
-    if job.merge_status != "done" or not job.merged_path:
-        raise Http404
-    return _zip_response(request, job.merged_path, f"{trained.name}-merged")
-
-
-@require_GET
-@login_required
-def model_detail(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
-    access, trained = get_model_for_curator(request, slug, model_id)
-    assistants = list(access.course.assistants.select_related("provider").order_by("name"))
-    latest = trained.evaluations.first()
-    context = {
-        "course": access.course,
-        "access": access,
-        "trained": trained,
-        "form": ActivateForm(course=access.course),
-        "assistants": [
-            {
-                "assistant": assistant,
-                "active": assistant.model == trained.name and assistant.provider_id == trained.provider_id,
-                "drifted": instructions_drifted(trained, assistant),
-                "can_roll_back": assistant.activations.exists(),
-            }
-            for assistant in assistants
-        ],
-        "history": activation_history(assistants),
-        "warnings": shutdown_warnings(trained.name, trained.base_model),
-        "evaluation": latest,
-        "win_rate": evaluations.win_rate(trained),
-        "job": selfhosted.job_of(trained.run),
-    }
-    return render(request, "finetune/model.html", context)
-
-
-def _say_switch_refused(request: HttpRequest, assistant, error: BackendError) -> None:
-    """▶ or rollback refused (the model server cannot answer with the model): the assistant stays."""
-    messages.error(
-        request, _("%(assistant)s keeps its model: %(reason)s") % {"assistant": assistant.name, "reason": error.message}
-    )
-
-
-@require_POST
-@login_required
-def model_activate(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
-    access, trained = get_model_for_curator(request, slug, model_id)
-    form = ActivateForm(request.POST, course=access.course)
-    if not form.is_valid():
-        raise Http404  # an assistant of another course, or none
-    assistant = form.cleaned_data["assistant"]
-    try:
-        services.model_activate(trained_model=trained, assistant=assistant, user=request.user)
-    except BackendError as error:
-        _say_switch_refused(request, assistant, error)
-        return redirect(trained)
-    messages.success(
-        request, _("%(assistant)s now answers with %(model)s.") % {"assistant": assistant.name, "model": trained.name}
-    )
-    return redirect(trained)
-
-
-@require_POST
-@login_required
-def assistant_rollback(request: HttpRequest, slug: str, assistant_id: int) -> HttpResponse:
-    _access, assistant = get_assistant_for_curator(request, slug, assistant_id)
-    try:
-        activation: Activation | None = services.assistant_rollback(assistant=assistant, user=request.user)
-    except BackendError as error:
-        _say_switch_refused(request, assistant, error)
-    else:
-        if activation is None:
-            messages.error(request, _("There is nothing to roll back."))
-        else:
-            messages.success(
-                request,
-                _("%(assistant)s answers with %(model)s again.")
-                % {"assistant": assistant.name, "model": activation.to_model},
-            )
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        back = reverse("finetune:runs", args=[slug])  # only a page of this site
-    return redirect(back)
-
-
-@require_POST
-@login_required
-def evaluation_new(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
-    _access, trained = get_model_for_curator(request, slug, model_id)
-    evaluation = evaluations.evaluation_start(trained_model=trained, user=request.user)
-    return redirect("finetune:evaluation", slug=slug, evaluation_id=evaluation.pk)
-
-
-@require_http_methods(["GET", "POST"])
-@login_required
-def evaluation_detail(request: HttpRequest, slug: str, evaluation_id: int) -> HttpResponse:
-    """Progress while answering, then blind review: one unjudged item at a time, in random order."""
-    access, evaluation = get_evaluation_for_curator(request, slug, evaluation_id)
-    if request.method == "POST":
-        item = get_object_or_404(evaluation.items, pk=request.POST.get("item"))
-        form = VerdictForm(request.POST)
-        if form.is_valid():
-            evaluations.item_judge(item=item, choice=form.cleaned_data["choice"], user=request.user)
-        return redirect("finetune:evaluation", slug=slug, evaluation_id=evaluation.pk)
-    item = evaluation.items.filter(answered=True, verdict="").order_by("?").first()
-    answers = None
-    if item is not None:
-        answers = [item.tuned_answer, item.base_answer] if item.tuned_first else [item.base_answer, item.tuned_answer]
-    context = {
-        "course": access.course,
-        "access": access,
-        "evaluation": evaluation,
-        "trained": evaluation.trained_model,
-        "item": item,
-        "answers": answers,
-        "remaining": evaluation.items.filter(answered=True, verdict="").count(),
-        "win_rate": evaluations.win_rate(evaluation.trained_model),
-    }
-    if request.htmx:
-        # The page polls while it has nothing to review: reload it once it has (the first answer
-        # pair, or the end of answering). A page showing a pair is left alone: the curator may be
-        # reading it, and each verdict loads the page again anyway.
-        if request.GET.get("waiting") and (item is not None or not evaluation.is_active):
-            return HttpResponseClientRefresh()
-        return render(request, "finetune/evaluation.html#progress", context)
-    return render(request, "finetune/evaluation.html", context)

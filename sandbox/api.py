@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from llm.db import database
+from core.db import database
 
 from . import faults
 from .errors import SandboxError, invalid
@@ -44,7 +44,7 @@ def endpoint(*methods: str, handles_slow: bool = False) -> Callable:
     """Make a function view a sandbox endpoint.
 
     The returned view is async, so that injected delays never hold a server thread; a sync view
-    body runs in llm.db's database threads. `handles_slow` views apply the "slow" fault themselves (at
+    body runs in core.db's database threads. `handles_slow` views apply the "slow" fault themselves (at
     their first token); for the others it delays the whole answer.
     """
 

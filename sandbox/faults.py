@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from llm.db import database
+from core.db import database
 
 from .errors import SandboxError, invalid
 from .models import FaultCounter

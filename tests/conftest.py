@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import caches
 
 from accounts.models import Role, User
-from config.background import stalled_before
+from core.background import stalled_before
 from courses.models import Course, Membership
 
 pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.servers", "tests.fixtures.training"]

@@ -1,8 +1,9 @@
 """How the trainer talks to its runner: one JSON object per line on stdout.
 
-Every line has an `event`; the runner (`training/runner.py`) turns them into the run's events,
-metrics and checkpoints. Logs of the libraries go to stderr, which the runner keeps as the
-trainer's log. In a run over several processes (accelerate), only the main process speaks.
+Every line has an `event`; the runner (`training/runner.py`, through `training/trainer_output.py`)
+turns them into the run's events, metrics and checkpoints. Logs of the libraries go to stderr,
+which the runner keeps as the trainer's log. In a run over several processes (accelerate), only the
+main process speaks.
 
 Events:
 - `loaded`: the base model is in memory (`parameters`, `trainable`, `device`, `dtype`, `seconds`).

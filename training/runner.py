@@ -9,7 +9,6 @@ outright goes on from the last one: at once when only the trainer died, or when 
 (the sweep queues it) when the whole host did.
 """
 
-import datetime
 import json
 import logging
 import queue
@@ -18,7 +17,6 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,32 +25,19 @@ from django.db import DatabaseError
 from django.db.models import F, Q
 from django.utils import timezone
 
-from llm.models import Provider
 from trainer import protocol
 
 from . import files, messages
-from .models import TrainingCheckpoint, TrainingJob
+from .models import TrainingJob
+from .outcomes import attempt_outcome, job_fail, log_keep
 from .process import trainer_child_setup, trainer_environment
-from .services import event_add, lease_expired_before, merge_request
+from .services import event_add, job_finish, job_save, lease_expired_before
+from .trainer_output import Attempt, on_line
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
 CANCEL_GRACE_SECONDS = 60  # a trainer that has not stopped this long after "cancel" is killed
-
-
-@dataclass
-class Attempt:
-    """What one trainer process reported."""
-
-    done: dict[str, Any] | None = None
-    stopped: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    prepared: dict[str, Any] = field(default_factory=dict)
-    last_metrics: dict[str, Any] = field(default_factory=dict)
-    control_sent: str = ""
-    control_at: float = 0.0
-    shutdown: bool = False  # the host is stopping: checkpoint, stop, leave the job to a host
 
 
 # Set when this host is stopping (SIGTERM, as systemd and Ctrl-C in bin/demo send): the trainer writes
@@ -62,12 +47,6 @@ _stopping = threading.Event()
 
 def _on_sigterm(signum, frame) -> None:
     _stopping.set()
-
-
-def _save(job: TrainingJob, **fields: Any) -> None:
-    for name, value in fields.items():
-        setattr(job, name, value)
-    TrainingJob.objects.filter(pk=job.pk).update(**fields, updated_at=timezone.now())
 
 
 def _claim(job_id: int, host: str) -> TrainingJob | None:
@@ -105,11 +84,11 @@ def job_run(job_id: int) -> None:
     if job is None:
         return
     if job.status == TrainingJob.Status.CANCELLING:  # its runner died while cancelling
-        _finish(job, TrainingJob.Status.CANCELLED, heartbeat_at=None)
+        job_finish(job, TrainingJob.Status.CANCELLED, heartbeat_at=None)
         event_add(job, messages.CANCELLED, {"step": job.step})
         return
     if job.status == TrainingJob.Status.PAUSING:
-        _save(job, status=TrainingJob.Status.PAUSED, heartbeat_at=None)
+        job_save(job, status=TrainingJob.Status.PAUSED, heartbeat_at=None)
         event_add(job, messages.PAUSED, {"step": job.step})
         return
     work = Path(settings.TRAINING_WORK_DIR) / job.public_id
@@ -126,15 +105,11 @@ def job_run(job_id: int) -> None:
         raise
     except Exception as error:  # the runner itself failed: say so rather than leave a job "running"
         logger.exception("Training job %s failed in its runner", job.public_id)
-        _fail(job, protocol.CRASH, {"detail": f"{type(error).__name__}: {error}"}, host=host, work=work)
+        job_fail(job, protocol.CRASH, {"detail": f"{type(error).__name__}: {error}"}, host=host, work=work)
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous)
-    _save(job, trainer_pid=None, heartbeat_at=None)
-
-
-def _finish(job: TrainingJob, status: str, **fields: Any) -> None:
-    _save(job, status=status, finished_at=timezone.now(), estimated_finish=None, **fields)
+    job_save(job, trainer_pid=None, heartbeat_at=None)
 
 
 def _latest_checkpoint(job: TrainingJob, work: Path) -> Path | None:
@@ -201,7 +176,7 @@ def _attempt(job: TrainingJob, work: Path, host: str, *, restarts: int) -> str:
     """One trainer process, from start to exit; "restart" when it died and should go on."""
     python = Path(settings.TRAINER_PYTHON)
     if not python.exists():
-        _fail(job, messages.TRAINER_MISSING, {"python": str(python)}, host=host, work=work)
+        job_fail(job, messages.TRAINER_MISSING, {"python": str(python)}, host=host, work=work)
         return "failed"
     if _stopping.is_set():  # the host began to stop before this trainer did: leave the job to the next
         return "stopped"
@@ -222,7 +197,7 @@ def _attempt(job: TrainingJob, work: Path, host: str, *, restarts: int) -> str:
             preexec_fn=trainer_child_setup,
         )
     now = timezone.now()
-    _save(
+    job_save(
         job,
         trainer_pid=process.pid,
         attempts=F("attempts") + 1,
@@ -246,9 +221,9 @@ def _attempt(job: TrainingJob, work: Path, host: str, *, restarts: int) -> str:
         if process.poll() is None:  # the runner failed: no trainer goes on without it
             process.kill()
     code = process.wait()
-    _save(job, compute_seconds=job.compute_seconds + (time.monotonic() - started), trainer_pid=None)
-    _keep_log(job, log_path)
-    return _outcome(job, attempt, code, host=host, work=work, restarts=restarts)
+    job_save(job, compute_seconds=job.compute_seconds + (time.monotonic() - started), trainer_pid=None)
+    log_keep(job, log_path)
+    return attempt_outcome(job, attempt, code, host=host, work=work, restarts=restarts)
 
 
 def _follow(job: TrainingJob, attempt: Attempt, process, lines: queue.Queue, log_path: Path, work: Path) -> None:
@@ -263,13 +238,13 @@ def _follow(job: TrainingJob, attempt: Attempt, process, lines: queue.Queue, log
             if line is None:
                 return
             if line:
-                _on_line(job, attempt, line, log, work)
+                on_line(job, attempt, line, log, work)
             now = time.monotonic()
             if now - last_control >= 1:
                 _control(job, attempt, process, work)
                 last_control = now
             if now - last_beat >= HEARTBEAT_SECONDS:
-                _save(job, heartbeat_at=timezone.now())
+                job_save(job, heartbeat_at=timezone.now())
                 last_beat = now
 
 
@@ -286,196 +261,3 @@ def _control(job: TrainingJob, attempt: Attempt, process: subprocess.Popen, work
         attempt.control_sent, attempt.control_at = wanted, time.monotonic()
     if attempt.control_sent == "cancel" and time.monotonic() - attempt.control_at > CANCEL_GRACE_SECONDS:
         process.kill()
-
-
-def _on_line(job: TrainingJob, attempt: Attempt, raw: bytes, log, work: Path) -> None:
-    try:
-        event = json.loads(raw)
-        kind = event.pop("event")
-    except (ValueError, KeyError, AttributeError):
-        log.write(raw)  # a library printing to stdout: it belongs to the log
-        return
-    if kind == "prepared":
-        attempt.prepared = event
-        _save(job, total_steps=event["total_steps"])
-        for key, msgid in (("too_long", messages.TOO_LONG), ("validation_too_long", messages.VALIDATION_TOO_LONG)):
-            if event.get(key):
-                params = {"count": len(event[key]), "max_length": event["max_length"], "lines": _lines(event[key])}
-                event_add(job, msgid, params, level="warn")
-        if event.get("nothing_to_learn"):
-            lines = event["nothing_to_learn"]
-            event_add(job, messages.NOTHING_TO_LEARN, {"count": len(lines), "lines": _lines(lines)}, level="warn")
-        params = {
-            "examples": event["examples"],
-            "tokens": event["tokens"],
-            "steps": event["total_steps"],
-            "epochs": event["epochs"],
-            "batch_size": event["batch_size"],
-        }
-        event_add(job, messages.PREPARED, params)
-    elif kind == "loaded":
-        _save(job, device=event["device"])
-        params = {key: event[key] for key in ("device", "dtype", "parameters", "seconds")}
-        event_add(job, messages.LOADED, params)
-    elif kind == "started":
-        _save(job, step=event["step"], total_steps=event["total_steps"])
-    elif kind == "metrics":
-        _on_metrics(job, attempt, event)
-    elif kind == "checkpoint":
-        _on_checkpoint(job, attempt, event, work)
-    elif kind == "stopped":
-        attempt.stopped = event
-    elif kind == "done":
-        attempt.done = event
-    elif kind == "error":
-        attempt.error = event
-
-
-def _lines(numbers: list[int], shown: int = 20) -> str:
-    text = ", ".join(str(number) for number in numbers[:shown])
-    return text + (" …" if len(numbers) > shown else "")
-
-
-def _on_metrics(job: TrainingJob, attempt: Attempt, event: dict[str, Any]) -> None:
-    attempt.last_metrics = event
-    eta = event.get("eta_seconds")
-    _save(
-        job,
-        step=event["step"],
-        total_steps=event["total_steps"],
-        trained_tokens=event.get("tokens_seen", job.trained_tokens),
-        tokens_per_second=event.get("tokens_per_second", job.tokens_per_second),
-        estimated_finish=timezone.now() + datetime.timedelta(seconds=eta) if eta is not None else None,
-    )
-    loss = event.get("train_loss")
-    params = {"step": event["step"], "total": event["total_steps"]}
-    if loss is None:  # a validation-only point
-        msgid, params["valid"] = messages.STEP_WITH_VALIDATION, _round(event.get("valid_loss"))
-        params["loss"] = "—"
-    elif event.get("valid_loss") is not None:
-        msgid = messages.STEP_WITH_VALIDATION
-        params.update(loss=_round(loss), valid=_round(event["valid_loss"]))
-    else:
-        msgid = messages.STEP
-        params["loss"] = _round(loss)
-    data = {name: value for name, value in event.items() if name != "eta_seconds"}
-    event_add(job, msgid, params, type="metrics", data=data)
-
-
-def _round(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4f}"
-
-
-def _on_checkpoint(job: TrainingJob, attempt: Attempt, event: dict[str, Any], work: Path) -> None:
-    """Keep the new checkpoint in storage (another host may go on from it) and drop the older ones."""
-    local = Path(event["path"])
-    prefix = f"{files.job_prefix(job.public_id)}/checkpoints/{event['step']}"
-    files.tree_upload(local, prefix)
-    metrics = {key: attempt.last_metrics[key] for key in ("train_loss", "valid_loss") if key in attempt.last_metrics}
-    TrainingCheckpoint.objects.update_or_create(
-        job=job, step=event["step"], defaults={"path": prefix, "metrics": metrics}
-    )
-    for older in job.checkpoints.filter(step__lt=event["step"]).exclude(path=""):
-        files.tree_delete(older.path)
-        TrainingCheckpoint.objects.filter(pk=older.pk).update(path="")
-    event_add(job, messages.CHECKPOINT, {"step": event["step"]})
-
-
-def _keep_log(job: TrainingJob, log_path: Path) -> None:
-    name = f"{files.job_prefix(job.public_id)}/trainer.log"
-    files.storage().delete(name)
-    with open(log_path, "rb") as handle:
-        files.storage().save(name, handle)
-    _save(job, log_file=name, log_tail=files.local_tail(log_path))
-
-
-def _outcome(job: TrainingJob, attempt: Attempt, code: int, *, host: str, work: Path, restarts: int) -> str:
-    hyper = job.hyperparameters
-    if attempt.done and code == 0:
-        _succeed(job, attempt, work)
-        return "succeeded"
-    if attempt.stopped and code == 0:
-        step = attempt.stopped.get("step", job.step)
-        if attempt.shutdown and job.status == TrainingJob.Status.RUNNING:
-            _save(job, step=step, estimated_finish=None)  # still in hand: the sweep finds it without a runner
-            event_add(job, messages.HOST_STOPPED, {"host": host, "step": step}, level="warn")
-        elif attempt.stopped["reason"] == "pause":
-            _save(job, status=TrainingJob.Status.PAUSED, step=step, estimated_finish=None)
-            event_add(job, messages.PAUSED, {"step": step})
-        else:
-            _finish(job, TrainingJob.Status.CANCELLED, step=step)
-            event_add(job, messages.CANCELLED, {"step": step})
-            shutil.rmtree(work, ignore_errors=True)
-        return "stopped"
-    if attempt.control_sent == "cancel":  # killed after the grace period: cancelled all the same
-        _finish(job, TrainingJob.Status.CANCELLED)
-        event_add(job, messages.CANCELLED, {"step": job.step})
-        shutil.rmtree(work, ignore_errors=True)
-        return "stopped"
-    if attempt.error:
-        code = attempt.error["code"]
-        if code == protocol.OUT_OF_MEMORY and attempt.error.get("phase") == "loading":
-            code = messages.OUT_OF_MEMORY_LOADING
-        fields = {key: value for key, value in attempt.error.items() if key not in ("code", "detail")}
-        _fail(job, code, {"detail": attempt.error.get("detail", ""), **fields}, host=host, work=work)
-        return "failed"
-    if attempt.shutdown:  # the host is going down: whatever happened, another start goes on from a checkpoint
-        return "stopped"
-    if code < 0:  # killed by a signal nobody here sent: the kernel (out of memory), an operator, a restart
-        reason = signal.Signals(-code).name
-        if restarts < settings.TRAINING_MAX_RESTARTS:
-            event_add(job, messages.TRAINER_DIED, {"reason": reason, "step": job.step}, level="warn")
-            return "restart"
-        params = {"count": restarts + 1, "reason": reason, "batch_size": hyper.get("batch_size"),
-                  "max_length": hyper.get("max_length")}  # fmt: skip
-        _fail(job, messages.KILLED, params, host=host, work=work)
-        return "failed"
-    _fail(job, protocol.CRASH, {"detail": f"exit status {code}"}, host=host, work=work)
-    return "failed"
-
-
-def _fail(job: TrainingJob, code: str, params: dict[str, Any], *, host: str, work: Path) -> None:
-    hyper = job.hyperparameters
-    params = {
-        "model": job.base_model.name,
-        "host": host,
-        "source": job.base_model.source,
-        "device": settings.TRAINING_DEVICE,
-        "work_dir": str(settings.TRAINING_WORK_DIR),
-        "batch_size": hyper.get("batch_size"),
-        "max_length": hyper.get("max_length"),
-        "detail": "",
-        **params,
-    }
-    msgid = messages.ERRORS.get(code, messages.ERRORS[protocol.CRASH])
-    text = messages.render(msgid, params)
-    _finish(job, TrainingJob.Status.FAILED, error_code=code, error=text, error_detail=params.get("detail", ""))
-    event_add(job, messages.FAILED, {"error": text}, level="error", data={"error_msgid": msgid, "error_params": params})
-    if code != protocol.DISK_FULL:
-        shutil.rmtree(work / "init-adapter", ignore_errors=True)
-
-
-def _succeed(job: TrainingJob, attempt: Attempt, work: Path) -> None:
-    manifest = attempt.done["manifest"]
-    prefix = f"{files.job_prefix(job.public_id)}/adapter"
-    files.tree_upload(Path(attempt.done["adapter_dir"]), prefix)
-    short = job.public_id.removeprefix("trainjob-")[:12]
-    name = f"ft:{job.base_model.name}:self-hosted:{job.suffix or 'gradcap'}:{short}"
-    metrics = manifest.get("metrics", {})
-    _finish(
-        job,
-        TrainingJob.Status.SUCCEEDED,
-        fine_tuned_model=name,
-        adapter_path=prefix,
-        manifest=manifest,
-        step=metrics.get("steps", job.step),
-        trained_tokens=metrics.get("trained_tokens", job.trained_tokens),
-        tokens_per_second=metrics.get("tokens_per_second") or job.tokens_per_second,
-    )
-    for checkpoint in job.checkpoints.exclude(path=""):  # only a run still going needs them
-        files.tree_delete(checkpoint.path)
-    job.checkpoints.update(path="")
-    event_add(job, messages.SUCCEEDED, {"model": name})
-    shutil.rmtree(work, ignore_errors=True)
-    if job.provider.serving == Provider.Serving.MODEL_DIRECTORY:
-        merge_request(job=job)  # its model server loads merged models: the one ▶ needs is made now

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from config.background import stalled_before
+from core.background import stalled_before
 from llm.models import Provider
 
 from . import files, hyperparameters, messages
@@ -130,11 +130,16 @@ def job_get(*, provider: Provider, public_id: str) -> TrainingJob:
     return job
 
 
-def _finish(job: TrainingJob, status: str, **fields: Any) -> None:
-    fields.update(status=status, finished_at=timezone.now(), estimated_finish=None)
+def job_save(job: TrainingJob, **fields: Any) -> None:
+    """Write these fields at once, to the row and to `job` (a runner killed after this keeps them)."""
     for name, value in fields.items():
         setattr(job, name, value)
     TrainingJob.objects.filter(pk=job.pk).update(**fields, updated_at=timezone.now())
+
+
+def job_finish(job: TrainingJob, status: str, **fields: Any) -> None:
+    """End the job with `status` (and `fields`): no estimated finish any more."""
+    job_save(job, **fields, status=status, finished_at=timezone.now(), estimated_finish=None)
 
 
 @transaction.atomic
@@ -144,7 +149,7 @@ def job_cancel(*, job: TrainingJob) -> TrainingJob:
     if job.status in TrainingJob.FINISHED:
         raise JobError(messages.render(messages.ALREADY_FINISHED, {"status": job.get_status_display()}))
     if job.status in (TrainingJob.Status.QUEUED, TrainingJob.Status.PAUSED):
-        _finish(job, TrainingJob.Status.CANCELLED)
+        job_finish(job, TrainingJob.Status.CANCELLED)
         event_add(job, messages.CANCELLED, {"step": job.step})
     else:
         job.status = TrainingJob.Status.CANCELLING

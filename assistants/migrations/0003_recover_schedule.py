@@ -1,5 +1,5 @@
 """The schedule that queues again, every minute, the knowledge file pushes and removals whose task was
-lost (config/background.py).
+lost (core/background.py).
 
 A data migration, like finetune's sync schedule: it runs once per database and needs no database
 access while Django starts up.

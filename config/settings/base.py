@@ -138,7 +138,7 @@ elif (
         "timeout": 30,
     }
 # Async views (the chat, its stream, the integration API, the sandbox) do their database work in
-# this many threads per process, each holding a connection only while its queries run (llm.db).
+# this many threads per process, each holding a connection only while its queries run (core.db).
 # Keep it below DATABASE_POOL_MAX: sync views take their connections from the same pool.
 DATABASE_THREADS = int(env("DATABASE_THREADS", "8"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -188,7 +188,7 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
-# Unfinished work untouched this long has lost its task and is queued again (config/background.py).
+# Unfinished work untouched this long has lost its task and is queued again (core/background.py).
 TASK_STALLED_SECONDS = Q_CLUSTER["retry"] + 60
 # The triage sweep (every minute, dialogs.triage) stops after this long, before the next one starts.
 TRIAGE_SWEEP_SECONDS = 45

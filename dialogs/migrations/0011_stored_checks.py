@@ -10,7 +10,7 @@ SCHEDULE = "dialogs: recover lost re-validations"
 
 
 def create_schedule(apps, schema_editor):
-    """Every minute, re-validations whose task was lost are queued again (config/background.py)."""
+    """Every minute, re-validations whose task was lost are queued again (core/background.py)."""
     apps.get_model("django_q", "Schedule").objects.update_or_create(
         name=SCHEDULE,
         defaults={"func": "dialogs.tasks.revalidations_recover", "schedule_type": "I", "minutes": 1, "repeats": -1},

@@ -1,5 +1,5 @@
 """The schedule that queues again, every minute, the submissions and evaluations whose task was
-lost (config/background.py). A data migration, like 0002.
+lost (core/background.py). A data migration, like 0002.
 """
 
 from django.db import migrations

@@ -3,9 +3,11 @@ APIs: every test that does not say otherwise runs once on Responses and once on 
 
 import pytest
 
-from assistants.engine import CitationAdded, Completed, Failed, TextDelta, ToolCalled, chat_stream, chat_tools
+from assistants.engine import chat_stream
+from assistants.events import CitationAdded, Completed, Failed, TextDelta, ToolCalled
 from assistants.models import Assistant
 from assistants.services import assistant_create
+from assistants.wire import chat_tools
 from llm.models import Provider
 from tests.fixtures.servers import run_async
 

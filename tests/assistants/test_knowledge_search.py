@@ -7,7 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from assistants import knowledge
-from assistants.engine import CitationAdded, Completed, ToolCalled, chat_stream
+from assistants.engine import chat_stream
+from assistants.events import CitationAdded, Completed, ToolCalled
 from assistants.models import Assistant, KnowledgeFile, Passage
 from assistants.passages import file_index, passages_cited, passages_search
 from assistants.services import assistant_create

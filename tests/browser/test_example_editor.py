@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from assistants.engine import Turn
+from assistants.events import Turn
 from courses.models import Membership
 from dialogs import chat, curation
 from dialogs.models import Dialog, Example, Message

@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from assistants.models import Assistant
 from assistants.services import assistant_create
 from dialogs import curation
+from finetune import activation
 from finetune import evaluation as evaluations
-from finetune import services as finetune_services
 from finetune.models import Run
 from llm.models import Provider
 from tests.browser.conftest import log_in
@@ -152,7 +152,7 @@ def test_a_curator_moves_a_model_that_stops_serving_to_the_schools_own_hosts(
     settings.TRAINING_TASKS_INLINE = False
     assistant, dataset = curated
     trained = trained_model(dataset, assistant.provider, curator)
-    finetune_services.model_activate(trained_model=trained, assistant=assistant, user=curator)
+    activation.model_activate(trained_model=trained, assistant=assistant, user=curator)
     ours = Provider.objects.create(name="Our GPUs", kind=Provider.Kind.SELF_HOSTED, base_url="http://127.0.0.1:9/v1/")
     BaseModel.objects.create(provider=ours, name="SmolLM2-135M-Instruct", source="/models/smol", context_length=8192)
     page = asgi_page

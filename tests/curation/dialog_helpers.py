@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from assistants.engine import Turn
+from assistants.events import Turn
 from dialogs import chat
 from dialogs.models import Dialog, Message
 

@@ -1,6 +1,6 @@
 import pytest
 
-from assistants.engine import Turn
+from assistants.events import Turn
 from dialogs import chat, curation, lines
 from dialogs.models import Dialog, Example, ExampleRevision, Message
 from trainingfiles.formats import export_dpo, export_supervised, parse_jsonl

@@ -357,7 +357,7 @@ def test_the_services_keep_the_dialog_figures_right(course, assistant, curator):
     dialog.refresh_from_db()
     assert (dialog.message_count, dialog.feedback_up, dialog.feedback_down) == (4, 0, 1)
 
-    from assistants.engine import Turn
+    from assistants.events import Turn
 
     chat.answer_record(answer=pending, turn=Turn(text="A2'", model="ft:gpt-4.1-mini:x"), status="complete")
     dialog.refresh_from_db()

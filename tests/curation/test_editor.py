@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from assistants.engine import Turn
+from assistants.events import Turn
 from dialogs import chat, curation, lines
 from dialogs.models import Dialog, Example, Message
 from tests.conftest import add_member, make_user

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from assistants.engine import Turn
+from assistants.events import Turn
 from dialogs import chat, curation, triage
 from dialogs.models import Dialog, Message
 from dialogs.tasks import dialogs_triage

@@ -6,7 +6,7 @@ import pytest
 from assistants.services import assistant_create
 from dialogs import curation
 from dialogs.models import Example
-from finetune import services
+from finetune import services, tracking
 from finetune.models import Evaluation, EvaluationItem, Run, TrainedModel
 from finetune.plans import training_plan
 from llm.models import Provider
@@ -57,13 +57,11 @@ def dataset(course, curator, assistant):
 
 def start_run(dataset, provider, user, **options):
     """Start a run as the start page does (the submission runs inline: test settings are sync)."""
-    method = options.pop("method", "supervised")
-    plan = training_plan(dataset=dataset, method=method, base_model=BASE_MODEL)
     return services.run_start(
         dataset=dataset,
-        plan=plan,
         provider=provider,
         base_model=options.pop("base_model", BASE_MODEL),
+        method=options.pop("method", "supervised"),
         hyperparameters=options.pop("hyperparameters", {}),
         suffix=options.pop("suffix", "tutor"),
         user=user,
@@ -94,7 +92,7 @@ def trained_model(dataset, provider, user) -> TrainedModel:
     examples to evaluate with."""
     set_aside_for_validation(dataset)
     run = start_run(dataset, provider, user)
-    return services.run_sync(run=Run.objects.select_related("provider", "course").get(pk=run.pk)).trained_model
+    return tracking.run_sync(run=Run.objects.select_related("provider", "course").get(pk=run.pk)).trained_model
 
 
 def running_evaluation(trained, curator, questions: list[str]) -> Evaluation:

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from finetune import evaluation, services
+from finetune import activation, evaluation, tracking
 from finetune.models import Run
 from tests.finetune.conftest import start_run
 
@@ -11,10 +11,10 @@ from tests.finetune.conftest import start_run
 @pytest.fixture
 def world(course, curator, dataset, provider):
     run = start_run(dataset, provider, curator)
-    run = services.run_sync(run=Run.objects.select_related("provider", "course").get(pk=run.pk))
+    run = tracking.run_sync(run=Run.objects.select_related("provider", "course").get(pk=run.pk))
     trained = run.trained_model
     assistant = dataset.assistant
-    services.model_activate(trained_model=trained, assistant=assistant, user=curator)
+    activation.model_activate(trained_model=trained, assistant=assistant, user=curator)
     review = evaluation.evaluation_start(trained_model=trained, user=curator)
     slug = course.slug
     get, post, both = ("GET",), ("POST",), ("GET", "POST")

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from assistants.notices import assistant_notices
+from finetune import activation, tasks
 from finetune import evaluation as evaluations
-from finetune import services, tasks
 from finetune.models import Activation, Evaluation, EvaluationItem, Run
 from finetune.selectors import shutdown_warnings
 from llm.models import Provider
@@ -51,13 +51,13 @@ def test_activate_then_roll_back(client, course, curator, trained, dataset, make
 
 @pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
 def test_rollback_goes_back_only_to_a_page_of_this_site(client, course, curator, trained, dataset, next_url):
-    services.model_activate(trained_model=trained, assistant=dataset.assistant, user=curator)
+    activation.model_activate(trained_model=trained, assistant=dataset.assistant, user=curator)
     client.force_login(curator)
     url = reverse("finetune:rollback", args=[course.slug, dataset.assistant.pk])
     response = client.post(url, {"next": next_url})
     assert response.status_code == 302 and response["Location"] == reverse("finetune:runs", args=[course.slug])
     page = dataset.assistant.get_absolute_url()
-    services.model_activate(trained_model=trained, assistant=dataset.assistant, user=curator)
+    activation.model_activate(trained_model=trained, assistant=dataset.assistant, user=curator)
     assert client.post(url, {"next": page})["Location"] == page
 
 
@@ -67,7 +67,7 @@ def test_a_model_that_stops_serving_offers_to_train_its_snapshot_elsewhere(clien
     ours = Provider.objects.create(name="Our GPUs", kind=Provider.Kind.SELF_HOSTED, base_url="http://127.0.0.1:9/v1/")
     BaseModel.objects.create(provider=ours, name="SmolLM2-135M-Instruct", source="/models/smol", context_length=8192)
     assistant = dataset.assistant
-    services.model_activate(trained_model=trained, assistant=assistant, user=curator)
+    activation.model_activate(trained_model=trained, assistant=assistant, user=curator)
     client.force_login(curator)
     label = "Train the same snapshot on Our GPUs (SmolLM2-135M-Instruct)"
     for url in (assistant.get_absolute_url(), reverse("dialogs:playground_index", args=[course.slug])):
@@ -101,7 +101,7 @@ def test_a_model_that_stops_serving_offers_to_train_its_snapshot_elsewhere(clien
 
 def test_it_warns_when_the_instructions_changed_since_the_snapshot(client, course, curator, trained, dataset):
     assistant = dataset.assistant
-    services.model_activate(trained_model=trained, assistant=assistant, user=curator)
+    activation.model_activate(trained_model=trained, assistant=assistant, user=curator)
     assert not any("another prompt" in notice.text for notice in assistant_notices(assistant))
     assistant.refresh_from_db()
     assistant.instructions = "Answer at length, with examples."

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.base import ContentFile
 
-from finetune import services
+from finetune import services, tracking
 from finetune.backends import RUN_METADATA_KEY
 from finetune.models import Run, Snapshot
 from tests.conftest import stalled
@@ -43,7 +43,7 @@ def test_a_submission_killed_at_any_step_and_run_again_makes_one_job(unsubmitted
     # The schedules: the sweep queues the submission again where no job is recorded yet (tests
     # run tasks inline), and the sync picks up a run whose job is recorded.
     assert services.runs_recover() == (0 if step == "job" else 1)
-    services.runs_sync_active()
+    tracking.runs_sync_active()
     services.run_submit(run_id=unsubmitted.pk)  # a duplicate delivery changes nothing
 
     run = Run.objects.get(pk=unsubmitted.pk)
@@ -106,7 +106,7 @@ def test_a_job_the_provider_fails_shows_its_error(dataset, provider, curator, cl
     run = Run.objects.create(course=course, snapshot=snapshot, provider=provider, base_model=BASE_MODEL)
     services.run_submit(run_id=run.pk)
     run.refresh_from_db()
-    services.run_sync(run=run)
+    tracking.run_sync(run=run)
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED
     assert "Invalid training file" in run.error and "assistant" in run.error
@@ -122,7 +122,7 @@ def test_a_running_job_can_be_paused_resumed_and_cancelled(dataset, provider, cu
     run = start_run(dataset, provider, curator)
     run.refresh_from_db()
     job_age(run.job_id, 300)  # halfway
-    services.run_sync(run=run)
+    tracking.run_sync(run=run)
     assert run.status == Run.Status.RUNNING and 0 < run.step < run.total_steps
     assert run.estimated_finish is not None
 

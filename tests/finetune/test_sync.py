@@ -5,7 +5,7 @@ import pytest
 
 from dialogs import curation
 from dialogs.models import Example
-from finetune import services
+from finetune import tracking
 from finetune.backends import backend_for
 from finetune.models import Run
 from tests.finetune.conftest import start_run
@@ -33,14 +33,14 @@ def test_a_sync_costs_two_calls_and_fetches_only_new_events(running, counted):
     http_client, requests = counted
     backend = backend_for(running.provider, http_client=http_client)
     job_age(running.job_id, 200)
-    services.run_sync(run=running, backend=backend)
+    tracking.run_sync(run=running, backend=backend)
     assert len(requests) == 2
     first_events = running.events.count()
     assert first_events and running.metrics.exists() and running.last_event_id
 
     requests.clear()
     job_age(running.job_id, 100)
-    services.run_sync(run=running, backend=backend)
+    tracking.run_sync(run=running, backend=backend)
     assert len(requests) == 2
     assert [r.url.path.rsplit("/", 1)[-1] for r in requests] == [running.job_id, "events"]
     assert running.events.count() > first_events
@@ -48,7 +48,7 @@ def test_a_sync_costs_two_calls_and_fetches_only_new_events(running, counted):
     assert len(ids) == len(set(ids))  # nothing stored twice
 
     requests.clear()
-    services.run_sync(run=running, backend=backend)  # nothing new: still two calls, nothing added
+    tracking.run_sync(run=running, backend=backend)  # nothing new: still two calls, nothing added
     assert len(requests) == 2
 
 
@@ -56,7 +56,7 @@ def test_the_schedule_syncs_every_active_run(dataset, provider, curator, setting
     settings.SANDBOX_FINE_TUNING_SECONDS = 600
     runs = [start_run(dataset, provider, curator) for _ in range(3)]
     http_client, requests = counted
-    assert services.runs_sync_active(http_client=http_client) == 3
+    assert tracking.runs_sync_active(http_client=http_client) == 3
     assert len(requests) == 6
     for run in runs:
         run.refresh_from_db()
@@ -70,7 +70,7 @@ def test_a_failing_provider_during_sync_is_shown_and_the_next_sync_recovers(runn
     provider.max_retries = 1
     provider.save()
     running = Run.objects.select_related("provider").get(pk=running.pk)
-    services.run_sync(run=running)
+    tracking.run_sync(run=running)
     running.refresh_from_db()
     assert running.status == Run.Status.VALIDATING  # the job itself is fine
     assert running.sync_error
@@ -80,7 +80,7 @@ def test_a_failing_provider_during_sync_is_shown_and_the_next_sync_recovers(runn
     provider.extra_headers = {}
     provider.save()
     running = Run.objects.select_related("provider").get(pk=running.pk)
-    services.run_sync(run=running)
+    tracking.run_sync(run=running)
     assert running.sync_error == ""
 
 

@@ -15,9 +15,8 @@ from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
-from finetune import services
+from finetune import services, tracking
 from finetune.models import Run
-from finetune.plans import training_plan
 from tests.conftest import subprocess_environment
 from tests.fixtures.training import FACTS, FAST, dataset_of, fact_rows, job_of
 from training import runner
@@ -34,10 +33,8 @@ def queued(course, curator, tutor, smol, work_dir, settings):
 
     def make(**hyper) -> Run:
         dataset = dataset_of(course, curator, fact_rows(FACTS[:4]), assistant=tutor)
-        plan = training_plan(dataset=dataset, base_model="SmolLM2-135M-Instruct", min_examples=1)
         run = services.run_start(
             dataset=dataset,
-            plan=plan,
             provider=tutor.provider,
             base_model="SmolLM2-135M-Instruct",
             hyperparameters={**FAST, "batch_size": 1, **hyper},
@@ -93,7 +90,7 @@ def test_cancel_stops_the_trainer_within_a_step(client, curator, queued):
     assert job.status == TrainingJob.Status.CANCELLED
     assert job.step <= asked_at + 3 < job.total_steps == 40
     assert not job.adapter_path and not job.fine_tuned_model
-    run = services.run_sync(run=Run.objects.select_related("provider").get(pk=run.pk))
+    run = tracking.run_sync(run=Run.objects.select_related("provider").get(pk=run.pk))
     assert run.status == Run.Status.CANCELLED
     assert run.events.filter(message=f"Cancelled at step {job.step}.").exists()
 
@@ -110,7 +107,7 @@ def test_pause_writes_a_checkpoint_and_resume_goes_on_from_it(client, curator, q
     assert job.status == TrainingJob.Status.PAUSED
     paused_at = job.step
     assert last_checkpoint(job) == paused_at  # in storage: any host can go on
-    run = services.run_sync(run=Run.objects.select_related("provider").get(pk=run.pk))
+    run = tracking.run_sync(run=Run.objects.select_related("provider").get(pk=run.pk))
     assert run.status == Run.Status.PAUSED
 
     client.post(reverse("finetune:run_action", args=[run.course.slug, run.pk, "resume"]))

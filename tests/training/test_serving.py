@@ -7,7 +7,8 @@ import shutil
 import pytest
 from django.urls import reverse
 
-from assistants.engine import Completed, chat_complete
+from assistants.engine import chat_complete
+from assistants.events import Completed
 from assistants.models import Assistant
 from assistants.services import assistant_create
 from finetune.models import Run

@@ -37,7 +37,7 @@ CHECKED_FIELDS = (
     "near_fingerprint",
     "split_draw",
 )
-ROW_FIELDS = ("pk", "dataset_id", "messages", "system", "system_overridden", "tools", "split_draw")
+ROW_FIELDS = ("pk", "dataset_id", "status", "messages", "system", "system_overridden", "tools", "split_draw")
 
 
 # Storing each example's checks ---------------------------------------------------------------

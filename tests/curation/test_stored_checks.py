@@ -332,3 +332,13 @@ def test_a_new_base_model_set_in_the_admin_gets_every_example_checked_again(admi
     response = admin_client.post(reverse("admin:dialogs_dataset_change", args=[dataset.pk]), form)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert list(ExampleIssue.objects.filter(code="token_limit").values_list("example", flat=True)) == [examples[0].pk]
+
+
+def test_a_revalidation_batch_reads_and_writes_in_as_many_queries_however_many_examples(dataset):
+    fill(dataset, demo_rows(12))
+    with CaptureQueriesContext(connection) as few:
+        checks.dataset_revalidate(dataset)
+    fill(dataset, demo_rows(36))
+    with CaptureQueriesContext(connection) as many:
+        checks.dataset_revalidate(dataset)
+    assert len(many) == len(few)

@@ -335,10 +335,13 @@ def test_a_new_base_model_set_in_the_admin_gets_every_example_checked_again(admi
 
 
 def test_a_revalidation_batch_reads_and_writes_in_as_many_queries_however_many_examples(dataset):
-    fill(dataset, demo_rows(12))
+    def mails(count: int, start: int) -> list[dict]:  # each with an issue to store
+        return [_qa(f"Mail me at ann{number}@example.com", "Sure.") for number in range(start, start + count)]
+
+    fill(dataset, mails(12, 0))
     with CaptureQueriesContext(connection) as few:
         checks.dataset_revalidate(dataset)
-    fill(dataset, demo_rows(36))
+    fill(dataset, mails(36, 12))
     with CaptureQueriesContext(connection) as many:
         checks.dataset_revalidate(dataset)
     assert len(many) == len(few)

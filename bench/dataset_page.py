@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dataset_export import make_examples
-from bench.harness import finish, median, percentile, setup_django, throwaway_database
+from bench.harness import finish, median, percentile, setup_django, throwaway_database, time_requests
 
 PAGE_MS = 300.0
 EDIT_MS = 50.0
@@ -123,21 +123,6 @@ def requests(dataset) -> list[tuple[str, str]]:
         ("drafts", url + "?status=draft"),
         (f"page {far}", url + f"?page={far}"),
     ]
-
-
-def time_requests(client, plan, rounds: int) -> dict[str, list[float]]:
-    for _name, url in plan:  # warm up (templates, the connection, caches)
-        response = client.get(url)
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}")
-    timings: dict[str, list[float]] = {name: [] for name, _url in plan}
-    for _ in range(rounds):
-        for name, url in plan:
-            started = time.perf_counter()
-            response = client.get(url)
-            timings[name].append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-    return timings
 
 
 def query_counts(client, dataset) -> dict[int, int]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import finish, median, percentile, setup_django, throwaway_database
+from bench.harness import finish, median, percentile, setup_django, throwaway_database, time_requests
 
 GOAL_MS = 100.0
 TUNED = "ft:gpt-4.1-mini-2025-04-14:gradcap:python:bench1"
@@ -301,21 +301,6 @@ def triage_all() -> tuple[float, dict]:
     for flag in triage.FLAGS:
         flagged[flag.key] = triage.with_flag(Dialog.objects.all(), flag).count()
     return seconds, flagged
-
-
-def time_requests(client, plan: list[tuple[str, str]], rounds: int) -> dict[str, list[float]]:
-    for _name, url in plan:  # warm up (templates, the connection pool, caches)
-        response = client.get(url)
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}")
-    timings: dict[str, list[float]] = {name: [] for name, _url in plan}
-    for _ in range(rounds):
-        for name, url in plan:
-            started = time.perf_counter()
-            response = client.get(url)
-            timings[name].append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-    return timings
 
 
 def query_counts(client, course_slug: str) -> dict[int, int]:

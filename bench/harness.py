@@ -156,6 +156,23 @@ def production_server(
         server.wait(timeout=60)
 
 
+def time_requests(client, plan: list[tuple[str, str]], rounds: int) -> dict[str, list[float]]:
+    """Milliseconds of each (name, url) GET through Django's test `client`, `rounds` times, after
+    one warm-up round (templates, the connection, caches)."""
+    for _name, url in plan:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+    timings: dict[str, list[float]] = {name: [] for name, _url in plan}
+    for _ in range(rounds):
+        for name, url in plan:
+            started = time.perf_counter()
+            response = client.get(url)
+            timings[name].append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+    return timings
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]

@@ -69,7 +69,8 @@ def _dataset_page(
     check = report.dataset_check(dataset, provider_kind=provider_kind)
     stats = check.stats
     filters = ExampleFilterForm(request.GET or None)
-    page = _examples_page(request, access.course.slug, dataset, filters, check)
+    links = RowLinks(access.course.slug, dataset.pk)
+    page = _examples_page(request, dataset, filters, check, links)
     ready = check.train + check.validation
     context = {
         "course": access.course,
@@ -88,7 +89,7 @@ def _dataset_page(
         "filters": filters,
         "page": page,
         "row_labels": RowLinks.labels(),
-        "example_url": RowLinks(access.course.slug, dataset.pk).example,
+        "example_url": links.example,
         "query": _query_without_page(request),
         "ready": ready,
         "export_in_background": transfer.runs_in_background(ready),
@@ -112,7 +113,7 @@ def _revalidation(dataset: Dataset) -> dict | None:
 
 
 def _examples_page(
-    request: HttpRequest, slug: str, dataset: Dataset, filters: ExampleFilterForm, check: report.DatasetCheck
+    request: HttpRequest, dataset: Dataset, filters: ExampleFilterForm, check: report.DatasetCheck, links: "RowLinks"
 ):
     examples = dataset.examples.order_by("pk")
     per_page = EXAMPLES_PER_PAGE
@@ -134,7 +135,6 @@ def _examples_page(
             examples = examples.filter(Q(split=wanted_split) | (Q(split=Example.Split.AUTO) & drawn))
     page = Paginator(examples, per_page).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    links = RowLinks(slug, dataset.pk)
     for example in rows:
         _decorate(example, dataset, links, check.shared_issues.get(example.pk, 0))
     page.rows = rows

@@ -324,6 +324,8 @@ def _urls(dataset, example, export, upload) -> list[tuple[str, tuple[str, ...]]]
         (reverse("dialogs:dataset", args=[slug, pk]), ("get",)),
         (reverse("dialogs:dataset_settings", args=[slug, pk]), ("post",)),
         (reverse("dialogs:dataset_redact_all", args=[slug, pk]), ("post",)),
+        (reverse("dialogs:dataset_revalidate", args=[slug, pk]), ("post",)),
+        (reverse("dialogs:dataset_revalidation", args=[slug, pk]), ("get",)),
         (reverse("dialogs:dataset_split", args=[slug, pk, example.pk]), ("post",)),
         (reverse("dialogs:dataset_redact", args=[slug, pk, example.pk]), ("post",)),
         (reverse("dialogs:dataset_export", args=[slug, pk]) + "?format=supervised&split=", ("get", "post")),

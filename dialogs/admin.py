@@ -2,6 +2,7 @@
 (curators work on copies, in datasets); datasets and examples are curated in the app's pages."""
 
 from django.contrib import admin
+from django.db import transaction
 
 from . import checks
 from .models import Dataset, Dialog, Example, ExampleRevision, Message, Transfer
@@ -37,6 +38,7 @@ class ExampleInline(admin.TabularInline):
     fields = ["pk", "status", "split", "token_count", "error_count", "warning_count", "updated_at"]
     readonly_fields = fields
     show_change_link = True
+    can_delete = False  # from the example's own page, which keeps the dataset's tallies right
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -74,6 +76,7 @@ class ExampleAdmin(admin.ModelAdmin):
     readonly_fields = [
         "dataset",
         "status",
+        "split",
         "messages",
         "system",
         "system_overridden",
@@ -89,6 +92,14 @@ class ExampleAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def delete_model(self, request, obj) -> None:
+        self.delete_queryset(request, Example.objects.filter(pk=obj.pk))
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset) -> None:
+        checks.examples_forget(queryset.select_for_update())  # out of their datasets' tallies
+        queryset.delete()
 
 
 @admin.register(Transfer)

@@ -11,6 +11,7 @@ asks for: the page notices a system message other than the one the examples were
 """
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from core.background import requeue_stalled
 from llm.catalog import get_model
 from trainingfiles.validation import Checked, check_examples
 
+from . import tallies
 from .lines import PROGRESS_EVERY, pair_count, split_draw, system_message, training_row
 from .models import Dataset, Example, ExampleIssue
 
@@ -73,15 +75,17 @@ def refresh(example: Example, dataset: Dataset, checked: Checked | None = None) 
     example.checked_issues = report.issues
 
 
-def issues_save(examples: Iterable[Example]) -> None:
-    """Store the issues `refresh` found (replacing the examples' old ones), and the split draw of
-    examples that were new."""
+def issues_save(examples: Iterable[Example], *, tallied: bool = True) -> None:
+    """Store the issues `refresh` found (replacing the examples' old ones) and the split draw of
+    examples that were new, and move the dataset's tallies from what the examples counted for as
+    they were read to what they count for now (a full re-validation counts them again instead)."""
     examples = list(examples)
     new = [example for example in examples if example.split_draw is None]
     for example in new:
         example.split_draw = split_draw(example.pk)
     if new:
         _update(new, ("split_draw",))
+    before = tallies.stored_keys(examples) if tallied else None
     ExampleIssue.objects.filter(example__in=[example.pk for example in examples]).delete()
     ExampleIssue.objects.bulk_create(
         (
@@ -99,6 +103,14 @@ def issues_save(examples: Iterable[Example]) -> None:
         ),
         batch_size=1000,
     )
+    if before is not None:
+        tallies.move(before, tallies.current_keys(examples))
+        tallies.remember(examples)
+
+
+def examples_forget(examples: Iterable[Example]) -> None:
+    """The examples are about to be deleted: they count for nothing any more."""
+    tallies.move(tallies.stored_keys(list(examples)), Counter())
 
 
 # Full re-validation --------------------------------------------------------------------------
@@ -151,7 +163,9 @@ def dataset_revalidate(dataset: Dataset, *, progress: Callable[[int], None] | No
                 Dataset.objects.filter(pk=dataset.pk).update(checks_upto=start, updated_at=timezone.now())
         if progress is not None:
             progress(done)
-    Dataset.objects.filter(pk=dataset.pk).update(checks_system=digest, checks_upto=None, checks_total=0)
+    with transaction.atomic():
+        tallies.rebuild(dataset.pk)
+        Dataset.objects.filter(pk=dataset.pk).update(checks_system=digest, checks_upto=None, checks_total=0)
     dataset.checks_system, dataset.checks_upto, dataset.checks_total = digest, None, 0
     return done
 
@@ -161,7 +175,7 @@ def _check_batch(batch: list[Example], dataset: Dataset, limit: int | None) -> N
     for example, checked in zip(batch, check_examples(rows, token_limit=limit, stored=True), strict=True):
         refresh(example, dataset, checked)
     _update(batch, CHECKED_FIELDS)
-    issues_save(batch)
+    issues_save(batch, tallied=False)  # counted again at the end
 
 
 def _update(examples: list[Example], fields: tuple[str, ...]) -> None:

@@ -418,6 +418,7 @@ def example_delete(*, example: Example, version: int) -> None:
     current = Example.objects.select_for_update().get(pk=example.pk)
     if current.version != version:
         raise ExampleConflict(current)
+    checks.examples_forget([current])
     current.delete()
     if current.source_dialog_id:
         dialogs_examples_recount([current.source_dialog_id])

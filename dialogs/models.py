@@ -290,11 +290,25 @@ class Example(models.Model):
                 fields=["dataset", "status", "near_fingerprint", "exact_fingerprint", "id"],
                 name="example_fingerprints",
             ),
+            # The examples with issues of their own: the page's "with issues" filter and its count.
+            models.Index(
+                fields=["dataset", "id"],
+                name="example_flagged",
+                condition=models.Q(error_count__gt=0) | models.Q(warning_count__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:
         first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "") or ""
         return first[:60] or f"#{self.pk}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values, *, fetch_mode=None):
+        """Remember what the row held when read: saving it moves the dataset's tallies from that
+        to the new state (dialogs.tallies)."""
+        example = super().from_db(db, field_names, values, fetch_mode=fetch_mode)
+        example.stored = dict(zip(field_names, values, strict=True))
+        return example
 
 
 class ExampleIssue(models.Model):
@@ -321,6 +335,44 @@ class ExampleIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.example_id}: {self.code}"
+
+
+class DatasetTally(models.Model):
+    """How many of a dataset's ready examples have each value of a stored check (the token counts,
+    the kind, the split), and how many issues of each code: kept up to date by the services that
+    change examples (dialogs.tallies), so that the dataset page reads the whole dataset's figures
+    from a few thousand rows instead of scanning every example."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    measure = models.CharField(max_length=64)  # "token_count", "kind:dpo", "split:auto", "issue:pii_email:warning"…
+    value = models.BigIntegerField()  # 0 where the measure names the value
+    count = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "measure", "value"], name="unique_dataset_tally")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} {self.measure}={self.value}: {self.count}"
+
+
+class DatasetFingerprint(models.Model):
+    """How many of a dataset's ready examples have each near-duplicate fingerprint (kept with the
+    tallies): the shared ones hold every duplicate."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.BigIntegerField()
+    count = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "fingerprint"], name="unique_dataset_fingerprint")]
+        indexes = [
+            models.Index(
+                fields=["dataset", "fingerprint"], name="dataset_fingerprint_shared", condition=models.Q(count__gt=1)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} {self.fingerprint}: {self.count}"
 
 
 class ExampleRevision(models.Model):

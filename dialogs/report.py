@@ -1,17 +1,15 @@
 """The dataset page's validation report, from the examples' stored checks (dialogs.checks).
 
 What concerns the dataset as a whole (size, kinds, exact and near duplicates, the split, the token
-statistics, epochs and cost) is computed from the stored columns in the database on each load: a
-fixed number of queries, whatever the size of the dataset or of the page. Messages are made in the
-reader's language for the issues the page lists (at most ISSUES_PER_CHECK per check), from those
-examples alone.
+statistics, epochs and cost) comes from the dataset's tallies (dialogs.tallies), which every
+change of an example keeps up to date: a fixed number of small queries, whatever the size of the
+dataset or of the page. Messages are made in the reader's language for the issues the page lists
+(at most ISSUES_PER_CHECK per check), from those examples alone.
 """
 
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, F, Window
-from django.db.models.functions import RowNumber
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,7 +21,7 @@ from trainingfiles.validation import dataset_issues, duplicate_issue, near_dupli
 
 from . import checks
 from .lines import system_message, training_row
-from .models import Dataset, Example, ExampleIssue
+from .models import Dataset, DatasetFingerprint, DatasetTally, Example, ExampleIssue
 
 ISSUES_PER_CHECK = 50  # a check failing everywhere lists its first examples, then a count
 
@@ -80,13 +78,17 @@ class CheckResult:
     def more(self) -> int:
         return self.errors + self.warnings - len(self.issues)
 
+    @property
+    def full(self) -> bool:
+        return len(self.issues) >= ISSUES_PER_CHECK
+
     def add(self, issue: Issue) -> None:
         """Count the issue; list it while fewer than ISSUES_PER_CHECK are listed."""
         if issue.severity == ERROR:
             self.errors += 1
         else:
             self.warnings += 1
-        if len(self.issues) < ISSUES_PER_CHECK:
+        if not self.full:
             self._list(issue)
 
     def _list(self, issue: Issue) -> None:
@@ -149,12 +151,16 @@ def dataset_check(dataset: Dataset, *, provider_kind: str | None = None) -> Data
         _result_for(issue.code, results, other).add(issue)
 
     duplicates = _duplicates(dataset)
+    exact, near = results[_CHECK_OF_CODE["duplicate"]], results[_CHECK_OF_CODE["near_duplicate"]]
     for pk, first_exact, first_near in duplicates:
-        if pk != first_exact:
-            results[_CHECK_OF_CODE["duplicate"]].add(duplicate_issue(pk, first_exact))
+        result = exact if pk != first_exact else near
+        if result.full:  # counted; its message would not be shown
+            result.warnings += 1
+        elif pk != first_exact:
+            result.add(duplicate_issue(pk, first_exact))
         else:
-            results[_CHECK_OF_CODE["near_duplicate"]].add(near_duplicate_issue(pk, first_near))
-    _add_stored_issues(dataset, results, other)
+            result.add(near_duplicate_issue(pk, first_near))
+    _add_stored_issues(dataset, measures.issues, results, other)
 
     stats = measures_stats(
         total_tokens=measures.values["token_count"],
@@ -182,8 +188,9 @@ MEASURES = ("token_count", "assistant_tokens", "message_count")
 
 @dataclass(frozen=True)
 class Measures:
-    """The ready examples' figures: how many, of how many kinds, split, pairs, and how many
-    examples have each value of each measure (token counts repeat: a few thousand values)."""
+    """The ready examples' figures: how many, of how many kinds, split, pairs, how many examples
+    have each value of each measure (token counts repeat: a few thousand values), and how many
+    issues of each code they have."""
 
     count: int
     validation: int
@@ -191,79 +198,57 @@ class Measures:
     kinds: int  # 0, 1, or 2 for "more than one"
     kind: str | None  # when there is one
     values: dict[str, dict[int, int]]
+    issues: dict[tuple[str, str], int]  # (code, severity) → how many
 
 
 def ready_measures(dataset: Dataset) -> Measures:
-    """One query: on PostgreSQL one scan of the covering index (GROUPING SETS), elsewhere one
-    scan per measure (UNION ALL)."""
-    quote = connection.ops.quote_name
-    table = quote(Example._meta.db_table)
-    where = f"{quote('dataset_id')} = %s AND {quote('status')} = %s"
-    params = [dataset.pk, Example.Status.READY]
-    validation = (
-        f"CASE WHEN {quote('split')} = %s OR ({quote('split')} = %s AND {quote('split_draw')} < %s) THEN 1 ELSE 0 END"
-    )
-    totals = f"COUNT(*), SUM({validation}), SUM({quote('pair_count')}), MIN({quote('kind')}), MAX({quote('kind')})"
-    totals_params = [Example.Split.VALIDATION, Example.Split.AUTO, dataset.validation_percent]
-    if connection.vendor == "postgresql":
-        # The totals apart: computed for every grouping set they cost more than their own scan.
-        columns = ", ".join(quote(name) for name in MEASURES)
-        sets = ", ".join(f"({quote(name)})" for name in MEASURES)
-        grouped = f"SELECT GROUPING({columns}), {columns}, COUNT(*), NULL, NULL, NULL, NULL"
-        sql = f"{grouped} FROM {table} WHERE {where} GROUP BY GROUPING SETS ({sets})"
-        total = f"SELECT -1, NULL, NULL, NULL, {totals} FROM {table} WHERE {where}"  # noqa: S608 -- as below
-        sql = f"{sql} UNION ALL {total}"
-        arguments = params + totals_params + params
-    else:
-        parts, arguments = [], []
-        for number, name in enumerate(MEASURES):
-            others = ", ".join(quote(other) if other == name else "NULL" for other in MEASURES)
-            select = f"SELECT {number}, {others}, COUNT(*), 0, 0, '', ''"
-            parts.append(f"{select} FROM {table} WHERE {where} GROUP BY {quote(name)}")
-            arguments += params
-        # Names from the model, values as parameters.
-        parts.append(f"SELECT -1, NULL, NULL, NULL, {totals} FROM {table} WHERE {where}")  # noqa: S608
-        arguments += totals_params + params
-        sql = " UNION ALL ".join(parts)
+    """One query, of the dataset's tallies (dialogs.tallies): a few thousand rows however many
+    examples it has."""
     values: dict[str, dict[int, int]] = {name: {} for name in MEASURES}
-    count = validation_count = pairs = 0
-    low = high = None
-    with connection.cursor() as cursor:
-        cursor.execute(sql, arguments)
-        for group, *row in cursor.fetchall():
-            measured, (examples, validated, paired, least, most) = row[: len(MEASURES)], row[len(MEASURES) :]
-            name = _measure_of(group, connection.vendor)
-            if name is None:
-                count, validation_count, pairs, low, high = examples, validated or 0, paired or 0, least, most
-            else:
-                values[name][measured[MEASURES.index(name)]] = examples
-    kinds = 0 if not low else 1 if low == high else 2
-    return Measures(count, validation_count, pairs, kinds, low if kinds == 1 else None, values)
-
-
-def _measure_of(group: int, vendor: str) -> str | None:
-    """Which measure a row of `ready_measures` counts (None: the totals)."""
-    if vendor == "postgresql" and group >= 0:  # GROUPING(a, b, c): a bit for each column not grouped by
-        grouped = [number for number in range(len(MEASURES)) if not group & (1 << (len(MEASURES) - 1 - number))]
-        return MEASURES[grouped[0]] if grouped else None
-    return MEASURES[group] if group >= 0 else None
+    pairs = validation = 0
+    kinds: list[str] = []
+    issues: dict[tuple[str, str], int] = {}
+    for measure, value, count in DatasetTally.objects.filter(dataset=dataset, count__gt=0).values_list(
+        "measure", "value", "count"
+    ):
+        family, _colon, name = measure.partition(":")
+        if measure in values:
+            values[measure][value] = count
+        elif measure == "pair_count":
+            pairs += value * count
+        elif family == "kind":
+            kinds.append(name)
+        elif family == "split" and (
+            name == Example.Split.VALIDATION or (name == "auto" and 0 <= value < dataset.validation_percent)
+        ):
+            validation += count
+        elif family == "issue":
+            code, _colon, severity = name.rpartition(":")
+            issues[(code, severity)] = count
+    low, high = (min(kinds), max(kinds)) if kinds else (None, None)
+    number = 0 if not low else 1 if low == high else 2
+    count = sum(values["token_count"].values())
+    return Measures(count, validation, pairs, number, low if number == 1 else None, values, issues)
 
 
 def _duplicates(dataset: Dataset) -> list[tuple[int, int, int]]:
     """(pk, first with the same fingerprint, first with the same near fingerprint) of each
     duplicate, by pk: the first of a group is the original, as when the examples are read in order
     (`validate_dataset`). An exact duplicate has the near fingerprint of its original too, so the
-    examples that share a near fingerprint with another hold every duplicate: one query finds them,
-    in the fingerprints' index. (On PostgreSQL as `= ANY(ARRAY(…))`, which the planner computes
-    once; as `IN (…)` it chose to join a second scan of the whole dataset to the grouping.)"""
+    examples that share a near fingerprint with another (DatasetFingerprint, count > 1) hold every
+    duplicate: one query finds them, in the fingerprints' index. (On PostgreSQL as
+    `= ANY(ARRAY(…))`, which the planner computes once; as `IN (…)` it may join instead.)"""
     quote = connection.ops.quote_name
     table, near = quote(Example._meta.db_table), quote("near_fingerprint")
     where = f"{quote('dataset_id')} = %s AND {quote('status')} = %s"
-    shared = f"SELECT {near} FROM {table} WHERE {where} AND {near} IS NOT NULL GROUP BY {near} HAVING COUNT(*) > 1"  # noqa: S608 -- names from the model, values as parameters
+    fingerprints = quote(DatasetFingerprint._meta.db_table)
+    shared = (
+        f"SELECT {quote('fingerprint')} FROM {fingerprints} WHERE {quote('dataset_id')} = %s AND {quote('count')} > 1"  # noqa: S608 -- names from the model, values as parameters
+    )
     among = f"= ANY(ARRAY({shared}))" if connection.vendor == "postgresql" else f"IN ({shared})"
     columns = f"{quote('id')}, {quote('exact_fingerprint')}, {near}"
     sql = f"SELECT {columns} FROM {table} WHERE {where} AND {near} {among} ORDER BY {quote('id')}"  # noqa: S608 -- as above
-    params = [dataset.pk, Example.Status.READY] * 2
+    params = [dataset.pk, Example.Status.READY, dataset.pk]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         members = cursor.fetchall()
@@ -282,24 +267,38 @@ def _duplicates(dataset: Dataset) -> list[tuple[int, int, int]]:
     return duplicates
 
 
-def _add_stored_issues(dataset: Dataset, results: list[CheckResult], other: CheckResult) -> None:
-    """Count the ready examples' stored issues by code, and list the first of each check with
-    their messages made again from those examples."""
-    issues = ExampleIssue.objects.filter(dataset=dataset, ready=True)
-    for row in issues.values("code", "severity").annotate(count=Count("pk")).order_by():
-        result = _result_for(row["code"], results, other)
-        if row["severity"] == ERROR:
-            result.errors += row["count"]
+def _add_stored_issues(
+    dataset: Dataset, counts: dict[tuple[str, str], int], results: list[CheckResult], other: CheckResult
+) -> None:
+    """Count the ready examples' stored issues by code (from the tallies), and list the first of
+    each check with their messages made again from those examples."""
+    for (code, severity), count in counts.items():
+        result = _result_for(code, results, other)
+        if severity == ERROR:
+            result.errors += count
         else:
-            result.warnings += row["count"]
-    first = issues.annotate(
-        rank=Window(RowNumber(), partition_by=[F("code")], order_by=[F("example_id"), F("position")])
-    ).filter(rank__lte=ISSUES_PER_CHECK)
-    listed = sorted(first.values_list("example_id", "position", "code", "severity", "message_index"))
+            result.warnings += count
+    # The first of each code, each from the report's index: one query, a short read per code.
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in ("example_id", "position", "code", "severity", "message_index"))
+    table = quote(ExampleIssue._meta.db_table)
+    where = f"{quote('dataset_id')} = %s AND {quote('ready')} = %s AND {quote('code')} = %s"
+    order = f"{quote('example_id')}, {quote('position')}"
+    first = (
+        f"SELECT * FROM (SELECT {columns} FROM {table} WHERE {where} ORDER BY {order} LIMIT {ISSUES_PER_CHECK}) AS f"  # noqa: S608 -- names from the model, values as parameters
+    )
+    codes = sorted({code for code, _severity in counts})
+    listed = []
+    if codes:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                " UNION ALL ".join([first] * len(codes)), [p for code in codes for p in (dataset.pk, True, code)]
+            )
+            listed = sorted(cursor.fetchall())
     messages = _messages(dataset, {row[0] for row in listed})
     for pk, position, code, severity, index in listed:
         result = _result_for(code, results, other)
-        if len(result.issues) < ISSUES_PER_CHECK:
+        if not result.full:
             text = messages.get((pk, position, code)) or messages.get((pk, code)) or result.title
             result._list(Issue(code, severity, text, pk, index))
 

@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 
-from . import checks
+from .datasets import checks
 from .models import Dataset, Dialog, Example, ExampleRevision, Message, Transfer
 
 

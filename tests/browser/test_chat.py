@@ -158,7 +158,7 @@ def test_it_stops_an_answer_and_keeps_what_was_written(asgi_page, course, learne
 
 
 def test_a_curator_graduates_an_answer_from_the_chat_and_moves_it_to_another_dataset(asgi_page, course, curator, tutor):
-    from dialogs import curation
+    from dialogs.datasets import services as curation
     from dialogs.models import Example
 
     curation.dataset_for_assistant(assistant=tutor, user=curator)  # "Tutor examples", where 🎓 puts examples

@@ -7,7 +7,8 @@ from playwright.sync_api import Page, expect
 
 from assistants.events import Turn
 from courses.models import Membership
-from dialogs import chat, curation
+from dialogs.chat import services as chat
+from dialogs.datasets import services as curation
 from dialogs.models import Dialog, Example, Message
 from tests.browser.conftest import _new_page, log_in
 from tests.conftest import add_member, make_user

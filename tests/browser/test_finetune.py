@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from assistants.models import Assistant
 from assistants.services import assistant_create
-from dialogs import curation
+from dialogs.datasets import services as curation
 from finetune import activation
 from finetune import evaluation as evaluations
 from finetune.models import Run

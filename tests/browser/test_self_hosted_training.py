@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from dialogs import curation
+from dialogs.datasets import services as curation
 from finetune.models import Run
 from llm.models import Provider
 from tests.browser.conftest import log_in

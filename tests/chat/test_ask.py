@@ -187,7 +187,7 @@ def test_it_shows_a_long_playground_dialog_in_a_fixed_number_of_queries(
 
 def test_a_stop_pressed_while_the_answer_streams_wins_over_complete(client, course, learner, tutor):
     from assistants.events import Turn
-    from dialogs import chat
+    from dialogs.chat import services as chat
 
     client.force_login(learner)
     _ask(client, course, "What is a loop?")

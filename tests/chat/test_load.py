@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError, connection
 from psycopg_pool import PoolTimeout
 
-from dialogs import chat
+from dialogs.chat import services as chat
 from dialogs.models import Dialog, Message
 
 from .test_stream import JSON, _ask, _events, _http, _stream_url
@@ -67,7 +67,7 @@ def test_a_streamed_answer_is_recorded_through_a_moment_of_overload(
         return record(**kwargs)
 
     monkeypatch.setattr(chat, "answer_record", locked_once)
-    monkeypatch.setattr("dialogs.views.RECORD_RETRY_PAUSES", (0.05,))
+    monkeypatch.setattr("dialogs.chat.views.RECORD_RETRY_PAUSES", (0.05,))
     answer = _ask(client, course, learner)
     with _http(asgi_server, client) as http, http.stream("GET", _stream_url(answer)) as response:
         events = _events(response)

@@ -3,7 +3,7 @@ is shared with the other curation tests)."""
 
 import pytest
 
-from dialogs import curation
+from dialogs.datasets import services as curation
 from dialogs.models import Dataset
 
 INSTRUCTIONS = "You are the tutor of the Python course. Answer briefly."

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from assistants.events import Turn
-from dialogs import chat
+from dialogs.chat import services as chat
 from dialogs.models import Dialog, Message
 
 

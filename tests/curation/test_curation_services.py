@@ -1,7 +1,9 @@
 import pytest
 
 from assistants.events import Turn
-from dialogs import chat, curation, lines
+from dialogs.chat import services as chat
+from dialogs.datasets import lines
+from dialogs.datasets import services as curation
 from dialogs.models import Dialog, Example, ExampleRevision, Message
 from trainingfiles.formats import export_dpo, export_supervised, parse_jsonl
 

@@ -6,7 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dialogs import curation, lines
+from dialogs.datasets import lines
+from dialogs.datasets import services as curation
 from dialogs.models import Example
 from llm.models import Provider
 from tests.curation.dataset_fixtures import assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures

@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from accounts.demo import CURATOR_EMAIL
 from accounts.models import User
-from dialogs import lines
+from dialogs.datasets import lines
 from dialogs.demo import DATASET_NAME
 from dialogs.models import Dataset, Dialog, Example, Message
 from llm.catalog import get_model
@@ -40,7 +40,7 @@ def test_it_records_dialogs_to_curate_and_a_valid_dataset_once(db, client):
 
 
 def test_it_flags_the_demos_dialogs_worth_curating_at_once(db):
-    from dialogs import triage
+    from dialogs.records import triage
 
     call_command("demo_data")
 

@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 
 from assistants.services import assistant_create
-from dialogs import chat, curation
+from dialogs.chat import services as chat
+from dialogs.datasets import services as curation
 from dialogs.models import Dataset, Dialog, Example, Message
 from llm.models import Provider
 from tests.curation.dialog_helpers import answers, record

@@ -6,7 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dialogs import chat, curation
+from dialogs.chat import services as chat
+from dialogs.datasets import services as curation
 from dialogs.models import Dataset, Dialog, Example
 from tests.curation.dialog_helpers import answers, record
 

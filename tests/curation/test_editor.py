@@ -6,7 +6,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assistants.events import Turn
-from dialogs import chat, curation, lines
+from dialogs.chat import services as chat
+from dialogs.datasets import lines
+from dialogs.datasets import services as curation
 from dialogs.models import Dialog, Example, Message
 from tests.conftest import add_member, make_user
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dialogs import curation
+from dialogs.datasets import services as curation
 from dialogs.models import Example
 
 pytestmark = pytest.mark.django_db

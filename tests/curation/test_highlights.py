@@ -1,4 +1,4 @@
-from dialogs.highlights import Part, excerpt
+from dialogs.records.highlights import Part, excerpt
 
 
 def _marked(parts: list[Part]) -> str:

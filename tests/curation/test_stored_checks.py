@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from assistants.services import assistant_update
-from dialogs import checks, curation, lines, report
+from dialogs.datasets import checks, lines, report
+from dialogs.datasets import services as curation
 from dialogs.models import Dataset, Example, ExampleIssue
 from llm.catalog import get_model
 from tests.conftest import stalled

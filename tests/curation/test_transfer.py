@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from courses.models import Membership
-from dialogs import curation, lines, transfer
+from dialogs.datasets import lines, transfer
+from dialogs.datasets import services as curation
 from dialogs.models import Dataset, Example, Transfer
 from llm.catalog import get_model
 from llm.tokens import count_messages

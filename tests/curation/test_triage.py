@@ -11,8 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assistants.events import Turn
-from dialogs import chat, curation, triage
+from dialogs.chat import services as chat
+from dialogs.datasets import services as curation
 from dialogs.models import Dialog, Message
+from dialogs.records import triage
 from dialogs.tasks import dialogs_triage
 from tests.curation.dialog_helpers import answers, record
 

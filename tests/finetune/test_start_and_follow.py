@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from dialogs import curation
+from dialogs.datasets import services as curation
 from finetune.models import Run, Snapshot
 from llm.models import Provider
 from tests.finetune.conftest import BASE_MODEL, set_aside_for_validation

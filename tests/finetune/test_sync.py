@@ -3,7 +3,7 @@
 import openai
 import pytest
 
-from dialogs import curation
+from dialogs.datasets import services as curation
 from dialogs.models import Example
 from finetune import tracking
 from finetune.backends import backend_for

@@ -103,7 +103,7 @@ def test_a_run_goes_on_from_an_earlier_model_with_the_examples_curated_since(
     first = start(dataset, tutor.provider, curator, django_capture_on_commit_callbacks, n_epochs=1, lora_rank=4)
     assert first.status == Run.Status.SUCCEEDED, first.error
     curation_rows = fact_rows(FACTS[2:3])
-    from dialogs import curation
+    from dialogs.datasets import services as curation
 
     curation.examples_create(dataset=dataset, rows=curation_rows, user=curator, summary="later")
 

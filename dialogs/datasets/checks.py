@@ -22,8 +22,8 @@ from core.background import requeue_stalled
 from llm.catalog import get_model
 from trainingfiles.validation import Checked, check_examples
 
+from ..models import Dataset, Example, ExampleIssue
 from .lines import PROGRESS_EVERY, pair_count, split_draw, system_message, training_row
-from .models import Dataset, Example, ExampleIssue
 
 CHECKED_FIELDS = (
     "token_count",

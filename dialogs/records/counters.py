@@ -9,7 +9,7 @@ change puts them right. The data migration uses the same expressions for existin
 from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from .models import Dialog, Example, Message
+from ..models import Dialog, Example, Message
 
 
 def _count(rows: QuerySet) -> Coalesce:
@@ -39,7 +39,7 @@ def dialog_messages_recount(dialog_id: int, **changes) -> None:
     """After a message of the dialog was added, replaced, answered or rated. Call it inside the
     transaction that locked the dialog (select_for_update), after the change. `changes` are
     further columns of the dialog to update in the same query. The dialog's triage flags are due
-    again (dialogs.triage)."""
+    again (dialogs.records.triage)."""
     Dialog.objects.filter(pk=dialog_id).update(**message_figures(Message), triage_due=True, **changes)
 
 

@@ -21,9 +21,9 @@ from trainingfiles.reports import ERROR, DatasetReport, Issue
 from trainingfiles.stats import DatasetStats, measures_stats
 from trainingfiles.validation import dataset_issues, duplicate_issue, near_duplicate_issue
 
+from ..models import Dataset, Example, ExampleIssue
 from . import checks
 from .lines import system_message, training_row
-from .models import Dataset, Example, ExampleIssue
 
 ISSUES_PER_CHECK = 50  # a check failing everywhere lists its first examples, then a count
 

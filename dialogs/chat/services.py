@@ -11,8 +11,8 @@ from assistants.models import ApiKey, Assistant
 from assistants.passages import hosted_citations_link
 from assistants.selectors import current_version_id
 
-from .counters import dialog_messages_recount
-from .models import Dialog, Message
+from ..models import Dialog, Message
+from ..records.counters import dialog_messages_recount
 
 TITLE_LENGTH = 80
 # What answer_record writes.

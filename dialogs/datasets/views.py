@@ -21,10 +21,10 @@ from core.streaming import stream_for
 from courses.access import CourseAccess
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model
 
-from . import checks, curation, lines, report, transfer
-from .access import curator_access, get_dataset_for_curator, get_example_for_curator
+from ..access import curator_access, get_dataset_for_curator, get_example_for_curator
+from ..models import Dataset, Example, Transfer
+from . import checks, lines, report, services, transfer
 from .forms import DatasetForm, ExampleFilterForm, ExportForm, ImportForm, SplitForm
-from .models import Dataset, Example, Transfer
 
 EXAMPLES_PER_PAGE = 100
 PREVIEW_EXAMPLES = 5
@@ -40,7 +40,7 @@ def dataset_list(request: HttpRequest, slug: str) -> HttpResponse:
     course = access.course
     form = DatasetForm(request.POST or None, course=course)
     if request.method == "POST" and form.is_valid():
-        dataset = curation.dataset_create(course=course, user=request.user, **form.cleaned_data)
+        dataset = services.dataset_create(course=course, user=request.user, **form.cleaned_data)
         return redirect("dialogs:dataset", slug=course.slug, dataset_id=dataset.pk)
     datasets = course.datasets.select_related("assistant").order_by("name")
     context = {"course": course, "access": access, "datasets": datasets, "form": form}
@@ -224,7 +224,7 @@ def dataset_settings(request: HttpRequest, slug: str, dataset_id: int) -> HttpRe
     form = DatasetForm(request.POST, instance=copy.copy(dataset), course=access.course)
     if not form.is_valid():
         return _dataset_page(request, access, dataset, settings_form=form)
-    curation.dataset_update(dataset=dataset, **form.cleaned_data)
+    services.dataset_update(dataset=dataset, **form.cleaned_data)
     messages.success(request, _("Saved."))
     return redirect("dialogs:dataset", slug=slug, dataset_id=dataset.pk)
 
@@ -237,14 +237,14 @@ def dataset_split(request: HttpRequest, slug: str, dataset_id: int, example_id: 
     if not form.is_valid():
         raise Http404  # only a hand-made request sends an unknown split
     try:
-        example = curation.example_change(
+        example = services.example_change(
             example=example,
             version=form.cleaned_data["version"],
             user=request.user,
-            change=curation.set_split(form.cleaned_data["split"]),
+            change=services.set_split(form.cleaned_data["split"]),
         )
         conflict = False
-    except curation.ExampleConflict as error:
+    except services.ExampleConflict as error:
         example, conflict = error.current, True
     if request.htmx:
         dataset = example.dataset
@@ -263,8 +263,8 @@ def dataset_redact(request: HttpRequest, slug: str, dataset_id: int, example_id:
     """One click: personal data out of one example (whatever it holds now)."""
     _access, example = get_example_for_curator(request, slug, dataset_id, example_id)
     try:
-        curation.example_change(example=example, version=example.version, user=request.user, change=curation.redact())
-    except curation.ExampleConflict:
+        services.example_change(example=example, version=example.version, user=request.user, change=services.redact())
+    except services.ExampleConflict:
         messages.error(request, _("Someone else changed this example meanwhile; nothing was changed. Try again."))
     else:
         messages.success(request, _("Personal data removed from example %(number)s.") % {"number": example.pk})
@@ -275,7 +275,7 @@ def dataset_redact(request: HttpRequest, slug: str, dataset_id: int, example_id:
 @require_POST
 def dataset_redact_all(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
     _access, dataset = get_dataset_for_curator(request, slug, dataset_id)
-    changed = curation.dataset_redact(dataset=dataset, user=request.user)
+    changed = services.dataset_redact(dataset=dataset, user=request.user)
     messages.success(request, _("Personal data removed from %(count)s examples.") % {"count": changed})
     return redirect(reverse("dialogs:dataset", args=[slug, dataset_id]) + "#report")
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from core.diffs import DiffLine, line_diff
 
-from .models import Example, ExampleRevision
+from ..models import Example, ExampleRevision
 
 
 class ExampleState(Protocol):

@@ -2,7 +2,7 @@
 
 Each dialog carries `flags` (a bit per sign below) and `triage_score` (their weights summed), so the
 dialogs page filters and ranks 100k dialogs on the dialog row alone. The services that change a
-dialog's messages mark it `triage_due` in the same UPDATE that recounts its figures (dialogs.counters),
+dialog's messages mark it `triage_due` in the same UPDATE that recounts its figures (dialogs.records.counters),
 which costs the chat nothing; the worker's sweep (every minute, `dialogs_triage`) reads the due
 dialogs' messages in batches and writes their flags. New dialogs start due, and so did every
 dialog that existed before the flags (migration 0010): the same sweep is the backfill, and the
@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from knowledge.terms import stem, words
 
-from .models import Dialog, Message
+from ..models import Dialog, Message
 
 
 @dataclass(frozen=True)

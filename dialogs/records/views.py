@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from courses.access import CourseAccess
 
-from . import curation, triage
-from .access import curator_access, get_dialog_for_curator
+from ..access import curator_access, get_dialog_for_curator
+from ..datasets import services
+from ..models import Dataset, Dialog, Message
+from . import triage
 from .filters import PAGE_SIZES, DialogFilterForm, dialog_page, searches_word_starts
-from .models import Dataset, Dialog, Message
 
 OPEN = (Message.Status.PENDING, Message.Status.STREAMING)
 
@@ -86,7 +87,7 @@ def dialogs_add(request: HttpRequest, slug: str) -> HttpResponse:
             raise Http404  # another course's dataset or dialog
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect(back)
-    result = curation.examples_from_dialogs(
+    result = services.examples_from_dialogs(
         dialogs=form.cleaned_data["dialog"].order_by("pk"), dataset=form.cleaned_data["dataset"], user=request.user
     )
     if result.added:
@@ -118,7 +119,7 @@ def dialog_detail(request: HttpRequest, slug: str, dialog_id: int) -> HttpRespon
         "transcript": transcript,
         "examples": dialog.examples.select_related("dataset", "created_by").order_by("pk"),
         "datasets": datasets,
-        "default_dataset": curation.assistant_dataset(dialog.assistant, datasets) if dialog.assistant else None,
+        "default_dataset": services.assistant_dataset(dialog.assistant, datasets) if dialog.assistant else None,
         "replaced_count": dialog.messages.filter(replaced_at__isnull=False).count(),
         "flags": triage.labels_of(dialog.flags),
         # Opened from a search: the page marks the searched words in the transcript.
@@ -146,6 +147,6 @@ def dialog_graduate(request: HttpRequest, slug: str, dialog_id: int) -> HttpResp
         if dialog.assistant is None:
             messages.error(request, _("This dialog's assistant was deleted: choose a dataset."))
             return redirect("dialogs:detail", slug=access.course.slug, dialog_id=dialog.pk)
-        dataset = curation.dataset_for_assistant(assistant=dialog.assistant, user=request.user)
-    example = curation.example_from_dialog(dialog=dialog, dataset=dataset, user=request.user, upto=upto)
+        dataset = services.dataset_for_assistant(assistant=dialog.assistant, user=request.user)
+    example = services.example_from_dialog(dialog=dialog, dataset=dataset, user=request.user, upto=upto)
     return redirect("dialogs:example", slug=access.course.slug, dataset_id=dataset.pk, example_id=example.pk)

@@ -24,10 +24,10 @@ from llm.catalog import get_model
 from trainingfiles.pii import find_pii, redact_pii
 from trainingfiles.validation import validate_example
 
+from ..models import Dataset, Dialog, Example, ExampleRevision, Message
+from ..records.counters import dialogs_examples_recount
 from . import checks
-from .counters import dialogs_examples_recount
 from .lines import PROGRESS_EVERY, system_message, training_row
-from .models import Dataset, Dialog, Example, ExampleRevision, Message
 
 EDITABLE_ROLES = ("user", "assistant", "system", "developer", "tool")
 

@@ -24,8 +24,8 @@ from django.utils.crypto import constant_time_compare
 from accounts.models import User
 from courses.access import CourseAccess
 
-from . import chat
-from .models import Message
+from ..models import Message
+from . import services
 
 TICKET_SECONDS = 120
 
@@ -73,7 +73,7 @@ def ticket_issue(
         playground=playground,
         access=access,
         answer=answer,
-        history=chat.history_before(answer) if history is None else history,
+        history=services.history_before(answer) if history is None else history,
     )
     caches["tickets"].set(_key(answer.pk), ticket, TICKET_SECONDS)
 

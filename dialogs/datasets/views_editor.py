@@ -24,12 +24,12 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from courses.access import CourseAccess
 from trainingfiles.reports import Issue
 
-from . import checks, curation, lines, revisions
-from .access import get_example_for_curator
-from .models import Dataset, Example
+from ..access import get_example_for_curator
+from ..models import Dataset, Example
+from . import checks, lines, revisions, services
 
 CONTENT_MAX_CHARS = 100_000
-ROLE_CHOICES = [(role, role) for role in curation.EDITABLE_ROLES]
+ROLE_CHOICES = [(role, role) for role in services.EDITABLE_ROLES]
 
 # Forms: each carries the version the editor was loaded at.
 
@@ -135,7 +135,7 @@ class PanelIssue:
 
 def _editor_context(access: CourseAccess, example: Example, **extra: Any) -> dict[str, Any]:
     dataset = example.dataset
-    report = curation.example_report(example, dataset)
+    report = services.example_report(example, dataset)
     system = lines.system_message(example, dataset)
     # The report counts the system message, which the training line puts first.
     offset = 1 if system else 0
@@ -157,7 +157,7 @@ def _editor_context(access: CourseAccess, example: Example, **extra: Any) -> dic
         "report": report,
         "issues": panel_issues,
         "token_limit": checks.token_limit(dataset),
-        "roles": curation.EDITABLE_ROLES,
+        "roles": services.EDITABLE_ROLES,
         "splits": Example.Split.choices,
         "other_datasets": list(_other_datasets(example)),
         "revisions": example.revisions.select_related("author")[:50],
@@ -247,22 +247,22 @@ def _change(
     access: CourseAccess,
     example: Example,
     form: forms.Form,
-    build: Callable[[dict], curation.Change],
+    build: Callable[[dict], services.Change],
     *,
     concerns: int | None = None,
     system: bool = False,
     done: Callable[[Example], HttpResponse] | None = None,
     **extra: Any,
 ) -> HttpResponse:
-    """Validate, apply one change through `curation.example_change`, answer with what changed."""
+    """Validate, apply one change through `services.example_change`, answer with what changed."""
     if not form.is_valid():
         return _form_problem(request, access, example, form)
     version = form.cleaned_data["version"]
     try:
-        example = curation.example_change(
+        example = services.example_change(
             example=example, version=version, user=request.user, change=build(form.cleaned_data)
         )
-    except curation.ExampleConflict as conflict:
+    except services.ExampleConflict as conflict:
         yours = form.cleaned_data.get("content")
         return _conflict(
             request, access, conflict.current, version=version, concerns=concerns, yours=yours, system=system
@@ -313,7 +313,7 @@ def example_content(request: HttpRequest, access: CourseAccess, example: Example
         access,
         example,
         ContentForm(request.POST),
-        lambda data: curation.set_content(index, data["content"]),
+        lambda data: services.set_content(index, data["content"]),
         concerns=index,
     )
 
@@ -321,7 +321,7 @@ def example_content(request: HttpRequest, access: CourseAccess, example: Example
 @_example_view("POST")
 def example_delete_message(request: HttpRequest, access: CourseAccess, example: Example, index: int) -> HttpResponse:
     return _change(
-        request, access, example, VersionForm(request.POST), lambda data: curation.delete_message(index), concerns=index
+        request, access, example, VersionForm(request.POST), lambda data: services.delete_message(index), concerns=index
     )
 
 
@@ -334,7 +334,7 @@ def example_insert(request: HttpRequest, access: CourseAccess, example: Example)
         access,
         example,
         form,
-        lambda data: curation.insert_message(data["position"], data["role"]),
+        lambda data: services.insert_message(data["position"], data["role"]),
         editing=position,  # the new message opens for typing
     )
 
@@ -346,7 +346,7 @@ def example_role(request: HttpRequest, access: CourseAccess, example: Example, i
         access,
         example,
         RoleForm(request.POST),
-        lambda data: curation.set_role(index, data["role"]),
+        lambda data: services.set_role(index, data["role"]),
         concerns=index,
     )
 
@@ -358,7 +358,7 @@ def example_weight(request: HttpRequest, access: CourseAccess, example: Example,
         access,
         example,
         WeightForm(request.POST),
-        lambda data: curation.set_weight(index, data["learn"]),
+        lambda data: services.set_weight(index, data["learn"]),
         concerns=index,
     )
 
@@ -373,7 +373,7 @@ def example_system(request: HttpRequest, access: CourseAccess, example: Example)
         access,
         example,
         form,
-        lambda data: curation.set_system(None if data["follow"] else data["content"]),
+        lambda data: services.set_system(None if data["follow"] else data["content"]),
         system=True,
     )
 
@@ -387,12 +387,12 @@ def _same_as_followed(example: Example, data: dict) -> bool:
 def example_redact(request: HttpRequest, access: CourseAccess, example: Example) -> HttpResponse:
     form = RedactForm(request.POST)
     index = form.cleaned_data["index"] if form.is_valid() else None
-    return _change(request, access, example, form, lambda data: curation.redact(data["index"]), concerns=index)
+    return _change(request, access, example, form, lambda data: services.redact(data["index"]), concerns=index)
 
 
 @_example_view("POST")
 def example_split(request: HttpRequest, access: CourseAccess, example: Example) -> HttpResponse:
-    return _change(request, access, example, SplitForm(request.POST), lambda data: curation.set_split(data["split"]))
+    return _change(request, access, example, SplitForm(request.POST), lambda data: services.set_split(data["split"]))
 
 
 @_example_view("POST")
@@ -409,9 +409,9 @@ def example_status(request: HttpRequest, access: CourseAccess, example: Example)
         if example.status == Example.Status.READY and form.cleaned_data["version"] == example.version:
             return back_to_dataset(example)  # nothing to record
         return _change(
-            request, access, example, form, lambda data: curation.set_status(data["status"]), done=back_to_dataset
+            request, access, example, form, lambda data: services.set_status(data["status"]), done=back_to_dataset
         )
-    return _change(request, access, example, form, lambda data: curation.set_status(data["status"]))
+    return _change(request, access, example, form, lambda data: services.set_status(data["status"]))
 
 
 @_example_view("POST")
@@ -427,7 +427,7 @@ def example_move(request: HttpRequest, access: CourseAccess, example: Example) -
         url = _editor_url(access, moved)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
-    return _change(request, access, example, form, lambda data: curation.move_to(data["dataset"]), done=to_its_editor)
+    return _change(request, access, example, form, lambda data: services.move_to(data["dataset"]), done=to_its_editor)
 
 
 def _gone(request: HttpRequest, access: CourseAccess, example: Example, text: str) -> HttpResponse:
@@ -439,7 +439,7 @@ def _gone(request: HttpRequest, access: CourseAccess, example: Example, text: st
 @_example_view("POST")
 def example_discard(request: HttpRequest, access: CourseAccess, example: Example) -> HttpResponse:
     """Discard drops a draft; a ready example is deleted instead (after a confirmation)."""
-    if not curation.example_discard(example=example):
+    if not services.example_discard(example=example):
         text = _("Only a draft can be discarded. Delete a ready example instead.")
         return _problem(request, access, example, text, 400)
     return _gone(request, access, example, _("Draft %(number)s discarded.") % {"number": example.pk})
@@ -452,8 +452,8 @@ def example_delete(request: HttpRequest, access: CourseAccess, example: Example)
         return _form_problem(request, access, example, form)
     number = example.pk
     try:
-        curation.example_delete(example=example, version=form.cleaned_data["version"])
-    except curation.ExampleConflict as conflict:
+        services.example_delete(example=example, version=form.cleaned_data["version"])
+    except services.ExampleConflict as conflict:
         version = form.cleaned_data["version"]
         return _conflict(request, access, conflict.current, version=version, concerns=None, yours=None)
     return _gone(request, access, example, _("Example %(number)s deleted.") % {"number": number})

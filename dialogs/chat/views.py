@@ -22,9 +22,9 @@ from courses.access import CourseAccess, access_for, course_for_user, member_rol
 from courses.models import Membership
 from llm.catalog import MODELS
 
-from . import chat, tickets
+from ..models import Dialog, Message
+from . import services, tickets
 from .forms import AskForm, FeedbackForm, MessageForm
-from .models import Dialog, Message
 
 logger = logging.getLogger(__name__)
 # Pauses (seconds) between tries at recording a streamed answer while the database is overloaded.
@@ -115,7 +115,7 @@ def _turn_response(
     history: list[dict] | None = None,
 ) -> HttpResponse:
     """After asking: the new turn's HTML for the page's script, or the dialog page without it.
-    The answer's stream will find what it needs in a ticket (dialogs.tickets)."""
+    The answer's stream will find what it needs in a ticket (dialogs.chat.tickets)."""
     tickets.ticket_issue(
         user=request.user,
         session_key=request.session.session_key,
@@ -176,7 +176,7 @@ def _chat_ask(request: HttpRequest, slug: str, dialog_id: int | None, playground
     model = form.cleaned_data.get("model", "") if playground else ""
     content = form.cleaned_data["content"]
     if dialog is not None:
-        question, answer = chat.turn_ask(dialog=dialog, content=content, model=model)
+        question, answer = services.turn_ask(dialog=dialog, content=content, model=model)
         return _turn_response(request, access, question, answer, playground=playground)
     assistant = form.cleaned_data["assistant"]
     if assistant is None:
@@ -184,10 +184,10 @@ def _chat_ask(request: HttpRequest, slug: str, dialog_id: int | None, playground
         return _invalid(request, form)
     assistant.course = access.course
     source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
-    question, answer = chat.dialog_ask(
+    question, answer = services.dialog_ask(
         assistant=assistant, source=source, content=content, user=request.user, model=model
     )
-    history = chat.history_of([question])  # all a new dialog's answer has before it
+    history = services.history_of([question])  # all a new dialog's answer has before it
     return _turn_response(request, access, question, answer, playground=playground, history=history)
 
 
@@ -205,7 +205,7 @@ def _chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int,
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form)
-    new_question, answer = chat.turn_edit(question=question, content=form.cleaned_data["content"])
+    new_question, answer = services.turn_edit(question=question, content=form.cleaned_data["content"])
     return _turn_response(request, access, new_question, answer, playground=playground)
 
 
@@ -219,7 +219,7 @@ def _chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int
     access, answer = _get_message_for_user(
         request, slug, dialog_id, message_id, playground=playground, role=Message.Role.ASSISTANT
     )
-    question, new_answer = chat.turn_retry(answer=answer)
+    question, new_answer = services.turn_retry(answer=answer)
     return _turn_response(request, access, question, new_answer, playground=playground)
 
 
@@ -227,7 +227,7 @@ def _chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int
 @login_required
 def chat_stop(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
     _access, answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
-    chat.answer_stop(answer=answer)
+    services.answer_stop(answer=answer)
     return HttpResponse(status=204)
 
 
@@ -241,7 +241,7 @@ def chat_feedback(request: HttpRequest, slug: str, dialog_id: int, message_id: i
     if not form.is_valid():
         return HttpResponse(status=400)
     value = form.cleaned_data["value"]
-    chat.feedback_set(answer=answer, value=None if answer.feedback == value else value)  # a second click undoes
+    services.feedback_set(answer=answer, value=None if answer.feedback == value else value)  # a second click undoes
     context = {"message": answer, "dialog": answer.dialog, "course": answer.dialog.course, "playground": playground}
     return render(request, "dialogs/_message.html#feedback", context)
 
@@ -280,7 +280,7 @@ def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, mes
     access = access_for(user, answer.dialog.course, answer.member_role, role=required)
     assistant = answer.dialog.assistant
     assistant.course = access.course
-    return answer, assistant, chat.history_before(answer), access
+    return answer, assistant, services.history_before(answer), access
 
 
 def _stream_inputs(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool):
@@ -321,13 +321,13 @@ def _answer_finish(
 ) -> str:
     """The stream is over: record the answer, drop its ticket, render it (one visit to the database)."""
     if result is not None:
-        chat.answer_finish(answer=answer, result=result)
+        services.answer_finish(answer=answer, result=result)
     tickets.ticket_drop(answer.pk)
     return _render_message(request, answer, access, playground, refresh=result is None)
 
 
 def _answer_cut(answer: Message, text: str) -> None:
-    chat.answer_cut(answer=answer, text=text)
+    services.answer_cut(answer=answer, text=text)
     tickets.ticket_drop(answer.pk)
 
 
@@ -364,7 +364,7 @@ async def chat_stream_view(request: HttpRequest, slug: str, dialog_id: int, mess
     # The claim (pending → streaming, once) runs while the provider is asked: it is only needed
     # before the first word is sent, and waiting for it first would delay that word. Should
     # another connection win the claim meanwhile, this one drops its provider stream unread.
-    claim = asyncio.ensure_future(database(chat.answer_claim, answer))
+    claim = asyncio.ensure_future(database(services.answer_claim, answer))
 
     async def events() -> AsyncIterator[bytes]:
         written = ""

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from .models import Dataset, Example
+from ..models import Dataset, Example
 
 GRADCAP_KEYS = frozenset({"original"})  # ours, never written to a training file
 PROGRESS_EVERY = 500  # examples between two progress reports of a long import or export

@@ -23,8 +23,8 @@ from assistants.services import api_key_authenticate, api_key_used
 from core.db import database
 from trainingfiles.formats import has_unstorable_text
 
-from . import chat
-from .models import Dialog, Message
+from ..models import Dialog, Message
+from . import services
 
 EXTERNAL_USER_ID_MAX = 200
 
@@ -106,7 +106,7 @@ def _prepare(request: HttpRequest, assistant_id: int):
     api_key_used(api_key)
     assistant = Assistant.objects.select_related("provider", "course").get(pk=api_key.assistant_id)
     if data["conversation_id"] is None:
-        _question, answer = chat.dialog_ask(
+        _question, answer = services.dialog_ask(
             assistant=assistant,
             source=Dialog.Source.API,
             content=data["message"],
@@ -119,9 +119,9 @@ def _prepare(request: HttpRequest, assistant_id: int):
         ).first()
         if dialog is None:
             raise ApiError(404, "conversation_not_found", "No conversation with this id for this assistant.")
-        _question, answer = chat.turn_ask(dialog=dialog, content=data["message"])
-    chat.answer_claim(answer)
-    return assistant, answer, chat.history_before(answer)
+        _question, answer = services.turn_ask(dialog=dialog, content=data["message"])
+    services.answer_claim(answer)
+    return assistant, answer, services.history_before(answer)
 
 
 @csrf_exempt
@@ -134,7 +134,7 @@ async def api_message(request: HttpRequest, assistant_id: int) -> JsonResponse:
     result = await chat_complete(assistant=assistant, history=history)
     completed = isinstance(result, Completed)
     status = Message.Status.COMPLETE if completed else Message.Status.FAILED
-    await database(chat.answer_finish, answer=answer, result=result)
+    await database(services.answer_finish, answer=answer, result=result)
     body = {
         "conversation_id": answer.dialog_id,
         "message_id": answer.pk,

@@ -1,6 +1,6 @@
 """The dialogs page's filters, sorts and page: a GET form (bookmarkable) and the query it makes.
 
-Everything a row shows or a filter asks is a column of the dialog (see dialogs.counters), so a
+Everything a row shows or a filter asks is a column of the dialog (see dialogs.records.counters), so a
 page is one query on the dialogs table whatever its size, plus one for the examples of the rows
 shown (and, for a search, one for each row's matching message, shown as an excerpt). Only the
 full-text search reaches into the messages: an EXISTS on the dialog's messages, served on
@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
 
+from ..models import Dialog, Example, Message
 from . import triage
 from .highlights import excerpt, has_word_starts, search_words
-from .models import Dialog, Example, Message
 
 PAGE_SIZES = (25, 50, 100)
 

@@ -35,8 +35,8 @@ from trainingfiles.formats import (
     parse_jsonl,
 )
 
-from . import curation, lines
-from .models import Dataset, Example, Transfer
+from ..models import Dataset, Example, Transfer
+from . import lines, services
 
 EXPORT_FORMATS = (Transfer.Format.SUPERVISED, Transfer.Format.DPO, Transfer.Format.HF_CHAT)
 SPLITS = ("", Example.Split.TRAIN, Example.Split.VALIDATION)
@@ -177,7 +177,7 @@ def transfer_import_run(transfer: Transfer) -> None:
         return
     transfer.total = len(result.examples)
     Transfer.objects.filter(pk=transfer.pk).update(total=transfer.total, updated_at=timezone.now())
-    examples = curation.examples_build(
+    examples = services.examples_build(
         dataset=transfer.dataset,
         rows=result.examples,
         user=transfer.created_by,
@@ -189,7 +189,7 @@ def transfer_import_run(transfer: Transfer) -> None:
         if locked.status == Transfer.Status.DONE:
             return
         summary = _("Imported from %(file)s") % {"file": transfer.name}
-        curation.examples_save(examples, user=transfer.created_by, summary=summary)
+        services.examples_save(examples, user=transfer.created_by, summary=summary)
         Transfer.objects.filter(pk=transfer.pk).update(
             status=Transfer.Status.DONE, done=len(examples), total=len(examples)
         )

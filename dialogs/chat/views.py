@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -18,10 +18,16 @@ from assistants.events import CitationAdded, Completed, Failed, TextDelta, ToolC
 from assistants.notices import assistant_notices
 from assistants.selectors import assistants_for_chat
 from core.db import database
-from courses.access import CourseAccess, access_for, course_for_user, member_role
-from courses.models import Membership
+from courses.access import CourseAccess
 from llm.catalog import MODELS
 
+from ..access import (
+    chat_dialogs_for_user,
+    get_chat_answer_for_user,
+    get_chat_course_for_user,
+    get_chat_dialog_for_user,
+    get_chat_message_for_user,
+)
 from ..models import Dialog, Message
 from . import services, tickets
 from .forms import AskForm, FeedbackForm, MessageForm
@@ -29,35 +35,6 @@ from .forms import AskForm, FeedbackForm, MessageForm
 logger = logging.getLogger(__name__)
 # Pauses (seconds) between tries at recording a streamed answer while the database is overloaded.
 RECORD_RETRY_PAUSES = (0.5, 1, 2, 4)
-
-
-def _get_course_for_user(request: HttpRequest, slug: str, *, playground: bool) -> CourseAccess:
-    # The playground is for curators; the chat for every member.
-    return course_for_user(request.user, slug, role=Membership.Role.CURATOR if playground else None)
-
-
-def _dialogs_of(access: CourseAccess, user, *, playground: bool):
-    source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
-    return Dialog.objects.filter(course=access.course, user=user, source=source).select_related("assistant")
-
-
-def _get_dialog_for_user(
-    request: HttpRequest, slug: str, dialog_id: int, *, playground: bool
-) -> tuple[CourseAccess, Dialog]:
-    """A dialog of the user's own, in a course they belong to (learners never see others' chats)."""
-    access = _get_course_for_user(request, slug, playground=playground)
-    return access, get_object_or_404(_dialogs_of(access, request.user, playground=playground), pk=dialog_id)
-
-
-def _get_message_for_user(
-    request: HttpRequest, slug: str, dialog_id: int, message_id: int, *, playground: bool, role: str | None = None
-) -> tuple[CourseAccess, Message]:
-    """A message of the user's own dialog; with `role`, only an active message of that role."""
-    access, dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
-    messages = dialog.messages.select_related("dialog__assistant")
-    if role is not None:
-        messages = messages.filter(role=role, replaced_at__isnull=True)
-    return access, get_object_or_404(messages, pk=message_id)
 
 
 def _chat_url(name: str, *, playground: bool, **kwargs) -> str:
@@ -78,7 +55,7 @@ def _page(request: HttpRequest, access: CourseAccess, dialog: Dialog | None, *, 
         "dialog": dialog,
         "transcript": transcript,
         "models": MODELS,
-        "dialogs": _dialogs_of(access, request.user, playground=playground)[:50],
+        "dialogs": chat_dialogs_for_user(request.user, access, playground=playground)[:50],
         "assistants": assistants,
         "form": AskForm(assistants=assistants, playground=playground),
         "playground": playground,
@@ -139,15 +116,14 @@ def _turn_response(
 @require_GET
 @login_required
 def chat_index(request: HttpRequest, slug: str, playground: bool = False) -> HttpResponse:
-    access = _get_course_for_user(request, slug, playground=playground)
+    access = get_chat_course_for_user(request.user, slug, playground=playground)
     return _page(request, access, None, playground=playground)
 
 
 @require_GET
 @login_required
 def chat_dialog(request: HttpRequest, slug: str, dialog_id: int, playground: bool = False) -> HttpResponse:
-    access = _get_course_for_user(request, slug, playground=playground)
-    dialog = get_object_or_404(_dialogs_of(access, request.user, playground=playground), pk=dialog_id)
+    access, dialog = get_chat_dialog_for_user(request.user, slug, dialog_id, playground=playground)
     return _page(request, access, dialog, playground=playground)
 
 
@@ -163,10 +139,10 @@ async def chat_ask(request: HttpRequest, slug: str, dialog_id: int | None = None
 
 @login_required
 def _chat_ask(request: HttpRequest, slug: str, dialog_id: int | None, playground: bool) -> HttpResponse:
-    access = _get_course_for_user(request, slug, playground=playground)
+    access = get_chat_course_for_user(request.user, slug, playground=playground)
     dialog = None
     if dialog_id is not None:  # the dialog first: one that is not the user's is a 404, whatever the body says
-        _access, dialog = _get_dialog_for_user(request, slug, dialog_id, playground=playground)
+        _access, dialog = get_chat_dialog_for_user(request.user, slug, dialog_id, playground=playground)
         if dialog.assistant is None:
             raise Http404
     assistants = assistants_for_chat(access.course)
@@ -199,8 +175,8 @@ async def chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id:
 
 @login_required
 def _chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool) -> HttpResponse:
-    access, question = _get_message_for_user(
-        request, slug, dialog_id, message_id, playground=playground, role=Message.Role.USER
+    access, question = get_chat_message_for_user(
+        request.user, slug, dialog_id, message_id, playground=playground, message_role=Message.Role.USER
     )
     form = MessageForm(request.POST)
     if not form.is_valid():
@@ -216,8 +192,8 @@ async def chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id
 
 @login_required
 def _chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool) -> HttpResponse:
-    access, answer = _get_message_for_user(
-        request, slug, dialog_id, message_id, playground=playground, role=Message.Role.ASSISTANT
+    access, answer = get_chat_message_for_user(
+        request.user, slug, dialog_id, message_id, playground=playground, message_role=Message.Role.ASSISTANT
     )
     question, new_answer = services.turn_retry(answer=answer)
     return _turn_response(request, access, question, new_answer, playground=playground)
@@ -226,7 +202,7 @@ def _chat_retry(request: HttpRequest, slug: str, dialog_id: int, message_id: int
 @require_POST
 @login_required
 def chat_stop(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
-    _access, answer = _get_message_for_user(request, slug, dialog_id, message_id, playground=playground)
+    _access, answer = get_chat_message_for_user(request.user, slug, dialog_id, message_id, playground=playground)
     services.answer_stop(answer=answer)
     return HttpResponse(status=204)
 
@@ -234,8 +210,8 @@ def chat_stop(request: HttpRequest, slug: str, dialog_id: int, message_id: int, 
 @require_POST
 @login_required
 def chat_feedback(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool = False):
-    _access, answer = _get_message_for_user(
-        request, slug, dialog_id, message_id, playground=playground, role=Message.Role.ASSISTANT
+    _access, answer = get_chat_message_for_user(
+        request.user, slug, dialog_id, message_id, playground=playground, message_role=Message.Role.ASSISTANT
     )
     form = FeedbackForm(request.POST)
     if not form.is_valid():
@@ -262,22 +238,10 @@ def _sse(event: str, data: dict) -> bytes:
 
 def _load_answer_for_stream(request: HttpRequest, slug: str, dialog_id: int, message_id: int, playground: bool):
     # Everything before the first token happens in this one call (one thread, one connection)
-    # and stays lean: one query reads the answer with its dialog, assistant, provider, course and
-    # the user's role there (the access rules stay courses.access's), one reads the turns before
-    # it as plain values. The claim runs later, while the provider is asked.
-    user = request.user  # authenticated: _stream_inputs checked
-    source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
-    answer = (
-        Message.objects.select_related("dialog__assistant__provider", "dialog__course")
-        .annotate(member_role=member_role(user, "dialog__course"))
-        .filter(pk=message_id, dialog_id=dialog_id, role=Message.Role.ASSISTANT, replaced_at__isnull=True)
-        .filter(dialog__course__slug=slug, dialog__user=user, dialog__source=source, dialog__assistant__isnull=False)
-        .first()
-    )
-    if answer is None:
-        raise Http404
-    required = Membership.Role.CURATOR if playground else None
-    access = access_for(user, answer.dialog.course, answer.member_role, role=required)
+    # and stays lean: one query reads the answer with all it needs and the user's role (see
+    # get_chat_answer_for_user), one reads the turns before it as plain values. The claim runs
+    # later, while the provider is asked.
+    access, answer = get_chat_answer_for_user(request.user, slug, dialog_id, message_id, playground=playground)
     assistant = answer.dialog.assistant
     assistant.course = access.course
     return answer, assistant, services.history_before(answer), access

@@ -11,17 +11,18 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from core.streaming import stream_for
-from courses.access import CourseAccess
+from courses.access import CourseAccess, get_course_for_user
+from courses.models import Membership
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model
 
-from ..access import curator_access, get_dataset_for_curator, get_example_for_curator
+from ..access import get_dataset_for_user, get_example_for_user, get_transfer_for_user
 from ..models import Dataset, Example, Transfer
 from . import checks, lines, report, services, transfer
 from .forms import DatasetForm, ExampleFilterForm, ExportForm, ImportForm, SplitForm
@@ -36,7 +37,7 @@ PREVIEW_EXAMPLES = 5
 @login_required
 @require_http_methods(["GET", "POST"])
 def dataset_list(request: HttpRequest, slug: str) -> HttpResponse:
-    access = curator_access(request, slug)
+    access = get_course_for_user(request.user, slug, role=Membership.Role.CURATOR)
     course = access.course
     form = DatasetForm(request.POST or None, course=course)
     if request.method == "POST" and form.is_valid():
@@ -50,7 +51,7 @@ def dataset_list(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def dataset_detail(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
-    access, dataset = get_dataset_for_curator(request, slug, dataset_id)
+    access, dataset = get_dataset_for_user(request.user, slug, dataset_id)
     return _dataset_page(request, access, dataset)
 
 
@@ -219,7 +220,7 @@ def _recent_transfers(request: HttpRequest, dataset: Dataset) -> list[Transfer]:
 @login_required
 @require_POST
 def dataset_settings(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
-    access, dataset = get_dataset_for_curator(request, slug, dataset_id)
+    access, dataset = get_dataset_for_user(request.user, slug, dataset_id)
     # The form works on a copy: a form that fails must not change the dataset the page shows.
     form = DatasetForm(request.POST, instance=copy.copy(dataset), course=access.course)
     if not form.is_valid():
@@ -232,7 +233,7 @@ def dataset_settings(request: HttpRequest, slug: str, dataset_id: int) -> HttpRe
 @login_required
 @require_POST
 def dataset_split(request: HttpRequest, slug: str, dataset_id: int, example_id: int) -> HttpResponse:
-    access, example = get_example_for_curator(request, slug, dataset_id, example_id)
+    access, example = get_example_for_user(request.user, slug, dataset_id, example_id)
     form = SplitForm(request.POST)
     if not form.is_valid():
         raise Http404  # only a hand-made request sends an unknown split
@@ -261,7 +262,7 @@ def dataset_split(request: HttpRequest, slug: str, dataset_id: int, example_id: 
 @require_POST
 def dataset_redact(request: HttpRequest, slug: str, dataset_id: int, example_id: int) -> HttpResponse:
     """One click: personal data out of one example (whatever it holds now)."""
-    _access, example = get_example_for_curator(request, slug, dataset_id, example_id)
+    _access, example = get_example_for_user(request.user, slug, dataset_id, example_id)
     try:
         services.example_change(example=example, version=example.version, user=request.user, change=services.redact())
     except services.ExampleConflict:
@@ -274,7 +275,7 @@ def dataset_redact(request: HttpRequest, slug: str, dataset_id: int, example_id:
 @login_required
 @require_POST
 def dataset_redact_all(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
-    _access, dataset = get_dataset_for_curator(request, slug, dataset_id)
+    _access, dataset = get_dataset_for_user(request.user, slug, dataset_id)
     changed = services.dataset_redact(dataset=dataset, user=request.user)
     messages.success(request, _("Personal data removed from %(count)s examples.") % {"count": changed})
     return redirect(reverse("dialogs:dataset", args=[slug, dataset_id]) + "#report")
@@ -284,7 +285,7 @@ def dataset_redact_all(request: HttpRequest, slug: str, dataset_id: int) -> Http
 @require_POST
 def dataset_revalidate(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
     """Check every example again (in the worker for a large dataset)."""
-    _access, dataset = get_dataset_for_curator(request, slug, dataset_id)
+    _access, dataset = get_dataset_for_user(request.user, slug, dataset_id)
     if checks.dataset_revalidate_start(dataset):
         messages.info(request, _("The examples are being checked again; the report is complete when it finishes."))
     else:
@@ -296,7 +297,7 @@ def dataset_revalidate(request: HttpRequest, slug: str, dataset_id: int) -> Http
 @require_GET
 def dataset_revalidation(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
     """A running re-validation's progress (polled by htmx); the page reloads when it is done."""
-    access, dataset = get_dataset_for_curator(request, slug, dataset_id)
+    access, dataset = get_dataset_for_user(request.user, slug, dataset_id)
     revalidation = _revalidation(dataset)
     if revalidation is None:
         return HttpResponseClientRefresh() if request.htmx else redirect("dialogs:dataset", slug, dataset.pk)
@@ -311,7 +312,7 @@ def dataset_revalidation(request: HttpRequest, slug: str, dataset_id: int) -> Ht
 @require_http_methods(["GET", "POST"])
 def dataset_export(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
     """GET streams the file (small datasets); POST prepares it in the background (large ones)."""
-    _access, dataset = get_dataset_for_curator(request, slug, dataset_id)
+    _access, dataset = get_dataset_for_user(request.user, slug, dataset_id)
     form = ExportForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         raise Http404
@@ -353,7 +354,7 @@ def _streamed(request: HttpRequest, lines: Iterator[bytes]) -> Iterator[bytes] |
 @login_required
 @require_POST
 def dataset_import(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
-    access, dataset = get_dataset_for_curator(request, slug, dataset_id)
+    access, dataset = get_dataset_for_user(request.user, slug, dataset_id)
     form = ImportForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -365,24 +366,11 @@ def dataset_import(request: HttpRequest, slug: str, dataset_id: int) -> HttpResp
     return _dataset_page(request, access, dataset, import_form=form)
 
 
-def _get_transfer(request: HttpRequest, slug: str, dataset_id: int, transfer_id: int):
-    access, dataset = get_dataset_for_curator(request, slug, dataset_id)
-    transfers = dataset.transfers.select_related("dataset__assistant", "created_by")
-    found = get_object_or_404(transfers, pk=transfer_id)
-    if (
-        found.kind == Transfer.Kind.IMPORT
-        and found.status == Transfer.Status.UPLOADED
-        and found.created_by != request.user
-    ):
-        raise Http404  # an upload waiting for confirmation is its uploader's alone
-    return access, dataset, found
-
-
 @login_required
 @require_GET
 def dataset_transfer(request: HttpRequest, slug: str, dataset_id: int, transfer_id: int) -> HttpResponse:
     """An import's preview, or any transfer's progress (polled by htmx while it runs)."""
-    access, dataset, found = _get_transfer(request, slug, dataset_id, transfer_id)
+    access, dataset, found = get_transfer_for_user(request.user, slug, dataset_id, transfer_id)
     context = {"course": access.course, "access": access, "dataset": dataset, "transfer": found}
     if request.htmx:
         if found.kind == Transfer.Kind.IMPORT and found.status == Transfer.Status.DONE:
@@ -397,7 +385,7 @@ def dataset_transfer(request: HttpRequest, slug: str, dataset_id: int, transfer_
 @login_required
 @require_POST
 def dataset_import_confirm(request: HttpRequest, slug: str, dataset_id: int, transfer_id: int) -> HttpResponse:
-    _access, dataset, found = _get_transfer(request, slug, dataset_id, transfer_id)
+    _access, dataset, found = get_transfer_for_user(request.user, slug, dataset_id, transfer_id)
     if found.kind != Transfer.Kind.IMPORT:
         raise Http404
     found = transfer.transfer_import_confirm(transfer=found)
@@ -410,7 +398,7 @@ def dataset_import_confirm(request: HttpRequest, slug: str, dataset_id: int, tra
 @login_required
 @require_GET
 def dataset_download(request: HttpRequest, slug: str, dataset_id: int, transfer_id: int) -> HttpResponse:
-    _access, _dataset, found = _get_transfer(request, slug, dataset_id, transfer_id)
+    _access, _dataset, found = get_transfer_for_user(request.user, slug, dataset_id, transfer_id)
     if found.kind != Transfer.Kind.EXPORT or found.status != Transfer.Status.DONE or not found.file:
         raise Http404
     return FileResponse(

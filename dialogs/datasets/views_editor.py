@@ -24,7 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from courses.access import CourseAccess
 from trainingfiles.reports import Issue
 
-from ..access import get_example_for_curator
+from ..access import get_example_for_user
 from ..models import Dataset, Example
 from . import checks, lines, revisions, services
 
@@ -285,7 +285,7 @@ def _example_view(*methods: str):
         @login_required
         @functools.wraps(view)
         def wrapper(request: HttpRequest, slug: str, dataset_id: int, example_id: int, **kwargs: Any) -> HttpResponse:
-            access, example = get_example_for_curator(request, slug, dataset_id, example_id)
+            access, example = get_example_for_user(request.user, slug, dataset_id, example_id)
             if request.method not in methods:
                 return HttpResponseNotAllowed(methods)
             return view(request, access, example, **kwargs)

@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from courses.access import CourseAccess
+from courses.access import CourseAccess, get_course_for_user
+from courses.models import Membership
 
-from ..access import curator_access, get_dialog_for_curator
+from ..access import get_dialog_for_user
 from ..datasets import services
 from ..models import Dataset, Dialog, Message
 from . import triage
@@ -49,7 +50,7 @@ def _datasets(access: CourseAccess) -> list[Dataset]:
 @require_GET
 @login_required
 def dialog_list(request: HttpRequest, slug: str) -> HttpResponse:
-    access = curator_access(request, slug)
+    access = get_course_for_user(request.user, slug, role=Membership.Role.CURATOR)
     course = access.course
     assistants = list(course.assistants.order_by("name"))
     form = DialogFilterForm(request.GET, course=course, assistants=assistants)
@@ -72,7 +73,7 @@ def dialog_list(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def dialogs_add(request: HttpRequest, slug: str) -> HttpResponse:
     """Bulk 🎓 from the list: the selected dialogs become draft examples."""
-    access = curator_access(request, slug)
+    access = get_course_for_user(request.user, slug, role=Membership.Role.CURATOR)
     form = BulkAddForm(request.POST, access=access)
     back = reverse("dialogs:list", kwargs={"slug": access.course.slug})
     query = QueryDict(request.POST.get("back", "")).urlencode()  # re-encoded: only ever a query string
@@ -107,7 +108,7 @@ def dialogs_add(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @login_required
 def dialog_detail(request: HttpRequest, slug: str, dialog_id: int) -> HttpResponse:
-    access, dialog = get_dialog_for_curator(request, slug, dialog_id)
+    access, dialog = get_dialog_for_user(request.user, slug, dialog_id)
     transcript = list(
         dialog.messages.filter(replaced_at__isnull=True).select_related("instructions_version").order_by("position")
     )
@@ -134,7 +135,7 @@ def dialog_detail(request: HttpRequest, slug: str, dialog_id: int) -> HttpRespon
 def dialog_graduate(request: HttpRequest, slug: str, dialog_id: int) -> HttpResponse:
     """🎓: copy the dialog — up to the chosen answer, if any — into a draft example and open it in
     the editor. The dialog itself is not changed."""
-    access, dialog = get_dialog_for_curator(request, slug, dialog_id)
+    access, dialog = get_dialog_for_user(request.user, slug, dialog_id)
     form = GraduateForm(request.POST, access=access)
     if not form.is_valid():
         raise Http404  # another course's dataset, or a malformed answer id

@@ -141,6 +141,7 @@ def query_counts(client, dataset) -> dict[int, int]:
 
 
 def time_edits(dataset, curator, edits: int, seed: int = 11) -> list[float]:
+    from dialogs.datasets import edits as changes
     from dialogs.datasets import services as curation
     from dialogs.models import Example
 
@@ -155,7 +156,7 @@ def time_edits(dataset, curator, edits: int, seed: int = 11) -> list[float]:
             example=example,
             version=example.version,
             user=curator,
-            change=curation.set_content(index, f"Исправленный ответ {number}: используйте enumerate(items)."),
+            change=changes.set_content(index, f"Исправленный ответ {number}: используйте enumerate(items)."),
         )
         timings.append((time.perf_counter() - started) * 1000)
     return timings

@@ -19,6 +19,7 @@ from courses.demo import DEMO_COURSE_SLUG
 from courses.models import Course
 
 from .chat import services as chat
+from .datasets import edits
 from .datasets import services as curation
 from .models import Dialog, Message
 from .records import triage
@@ -546,10 +547,10 @@ def load(*, stdout) -> None:
         if better is not None:  # the curator rewrote the answer: a DPO pair (better vs recorded)
             last = max(i for i, m in enumerate(example.messages) if m["role"] == "assistant")
             example = curation.example_change(
-                example=example, version=example.version, user=curator, change=curation.set_content(last, better)
+                example=example, version=example.version, user=curator, change=edits.set_content(last, better)
             )
         curation.example_change(
-            example=example, version=example.version, user=curator, change=curation.set_status("ready")
+            example=example, version=example.version, user=curator, change=edits.set_status("ready")
         )
     flagged = triage.dialogs_triage()  # at once, rather than at the worker's first sweep
     stdout.write(

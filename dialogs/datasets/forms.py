@@ -5,6 +5,7 @@ from assistants.models import Assistant
 from llm.catalog import MODELS, get_model
 
 from ..models import Dataset, Example, Transfer
+from .edits import EDITABLE_ROLES
 
 
 class DatasetForm(forms.ModelForm):
@@ -91,3 +92,64 @@ class ExportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["format"].choices = [c for c in Transfer.Format.choices if c[0] != Transfer.Format.CSV]
+
+
+# The example editor's forms: each carries the version the editor was loaded at.
+
+CONTENT_MAX_CHARS = 100_000
+ROLE_CHOICES = [(role, role) for role in EDITABLE_ROLES]
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class ContentForm(VersionForm):
+    content = forms.CharField(
+        label=_("Text"), required=False, strip=False, max_length=CONTENT_MAX_CHARS, widget=forms.Textarea
+    )
+
+    def clean_content(self) -> str:
+        return self.cleaned_data["content"].replace("\r\n", "\n")  # browsers send textarea lines as CRLF
+
+
+class SystemForm(ContentForm):
+    follow = forms.BooleanField(required=False)  # back to the assistant's current instructions
+
+
+class InsertForm(VersionForm):
+    position = forms.IntegerField(min_value=0)
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+
+
+class RoleForm(VersionForm):
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+
+
+class WeightForm(VersionForm):
+    learn = forms.BooleanField(required=False)
+
+
+class StatusForm(VersionForm):
+    status = forms.ChoiceField(choices=Example.Status.choices)
+
+
+class ExampleSplitForm(VersionForm):
+    split = forms.ChoiceField(choices=Example.Split.choices, required=False)
+
+
+class RedactForm(VersionForm):
+    index = forms.IntegerField(min_value=0, required=False)
+
+
+class MoveForm(VersionForm):
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.none())
+
+    def __init__(self, data, *, example: Example):
+        super().__init__(data)
+        self.fields["dataset"].queryset = other_datasets(example)
+
+
+def other_datasets(example: Example):
+    """Where the example may move: the other datasets of its course."""
+    return Dataset.objects.filter(course_id=example.dataset.course_id).exclude(pk=example.dataset_id).order_by("name")

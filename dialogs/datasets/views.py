@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,7 +23,7 @@ from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model
 
 from ..access import get_dataset_for_user, get_example_for_user, get_transfer_for_user
 from ..models import Dataset, Example, Transfer
-from . import checks, lines, report, services, transfer
+from . import checks, edits, lines, report, selectors, services, transfer
 from .forms import DatasetForm, ExampleFilterForm, ExportForm, ImportForm, SplitForm
 
 EXAMPLES_PER_PAGE = 100
@@ -80,7 +79,7 @@ def _dataset_page(
         "check": check,
         "report": check.report,
         "checks": check.checks,
-        "revalidation": _revalidation(dataset),
+        "revalidation": selectors.revalidation_progress(dataset),
         "base_model": get_model(dataset.base_model) if dataset.base_model else None,
         "stats": stats,
         "bars": _bars(stats.histogram),
@@ -96,21 +95,12 @@ def _dataset_page(
         "export_in_background": transfer.runs_in_background(ready),
         "exports": _export_links(access.course.slug, dataset),
         "splits": [("", _("all")), (Example.Split.TRAIN, _("training")), (Example.Split.VALIDATION, _("validation"))],
-        "transfers": _recent_transfers(request, dataset),
+        "transfers": selectors.transfers_recent(dataset=dataset, user=request.user),
         "settings_form": settings_form or DatasetForm(instance=copy.copy(dataset), course=access.course),
         "import_form": import_form or ImportForm(),
         "import_limit": settings.DATASET_IMPORT_MAX_BYTES,
     }
     return render(request, "dialogs/dataset.html", context)
-
-
-def _revalidation(dataset: Dataset) -> dict | None:
-    """A running re-validation's progress, for the page."""
-    if dataset.checks_upto is None:
-        return None
-    done = dataset.examples.filter(pk__lte=dataset.checks_upto).count() if dataset.checks_upto else 0
-    total = max(dataset.checks_total, done)
-    return {"done": done, "total": total, "percent": round(done * 100 / total) if total else 0}
 
 
 def _examples_page(
@@ -120,20 +110,8 @@ def _examples_page(
     per_page = EXAMPLES_PER_PAGE
     if filters.is_valid():
         per_page = filters.cleaned_data["per_page"] or EXAMPLES_PER_PAGE
-        if status := filters.cleaned_data["status"]:
-            examples = examples.filter(status=status)
-        issues = filters.cleaned_data["issues"]
-        with_issues = Q(error_count__gt=0) | Q(warning_count__gt=0) | Q(pk__in=check.duplicates)
-        if issues == "yes":
-            examples = examples.filter(with_issues)
-        elif issues == "no":
-            examples = examples.exclude(with_issues)
-        if wanted_split := filters.cleaned_data["split"]:
-            # The automatic split is the stored draw against the dataset's share.
-            drawn = Q(split_draw__lt=dataset.validation_percent)
-            if wanted_split == Example.Split.TRAIN:
-                drawn = ~drawn | Q(split_draw__isnull=True)
-            examples = examples.filter(Q(split=wanted_split) | (Q(split=Example.Split.AUTO) & drawn))
+        wanted = {key: filters.cleaned_data[key] for key in ("status", "issues", "split")}
+        examples = selectors.examples_filtered(dataset=dataset, duplicates=check.duplicates, **wanted)
     page = Paginator(examples, per_page).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     for example in rows:
@@ -208,12 +186,6 @@ def _export_links(slug: str, dataset: Dataset) -> list[dict]:
     return links
 
 
-def _recent_transfers(request: HttpRequest, dataset: Dataset) -> list[Transfer]:
-    # Other curators' exports are shared; an import is its uploader's until it runs.
-    visible = Q(kind=Transfer.Kind.EXPORT) | Q(created_by=request.user) | ~Q(status=Transfer.Status.UPLOADED)
-    return list(dataset.transfers.filter(visible).select_related("dataset")[:5])
-
-
 # Settings and examples -----------------------------------------------------------------------
 
 
@@ -242,7 +214,7 @@ def dataset_split(request: HttpRequest, slug: str, dataset_id: int, example_id: 
             example=example,
             version=form.cleaned_data["version"],
             user=request.user,
-            change=services.set_split(form.cleaned_data["split"]),
+            change=edits.set_split(form.cleaned_data["split"]),
         )
         conflict = False
     except services.ExampleConflict as error:
@@ -264,7 +236,7 @@ def dataset_redact(request: HttpRequest, slug: str, dataset_id: int, example_id:
     """One click: personal data out of one example (whatever it holds now)."""
     _access, example = get_example_for_user(request.user, slug, dataset_id, example_id)
     try:
-        services.example_change(example=example, version=example.version, user=request.user, change=services.redact())
+        services.example_change(example=example, version=example.version, user=request.user, change=edits.redact())
     except services.ExampleConflict:
         messages.error(request, _("Someone else changed this example meanwhile; nothing was changed. Try again."))
     else:
@@ -298,7 +270,7 @@ def dataset_revalidate(request: HttpRequest, slug: str, dataset_id: int) -> Http
 def dataset_revalidation(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
     """A running re-validation's progress (polled by htmx); the page reloads when it is done."""
     access, dataset = get_dataset_for_user(request.user, slug, dataset_id)
-    revalidation = _revalidation(dataset)
+    revalidation = selectors.revalidation_progress(dataset)
     if revalidation is None:
         return HttpResponseClientRefresh() if request.htmx else redirect("dialogs:dataset", slug, dataset.pk)
     context = {"course": access.course, "dataset": dataset, "revalidation": revalidation}

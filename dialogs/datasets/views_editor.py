@@ -8,7 +8,6 @@ notice shows what the other curator wrote next to the text this curator typed.
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
@@ -18,152 +17,26 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from courses.access import CourseAccess
-from trainingfiles.reports import Issue
 
 from ..access import get_example_for_user
-from ..models import Dataset, Example
-from . import checks, lines, revisions, services
-
-CONTENT_MAX_CHARS = 100_000
-ROLE_CHOICES = [(role, role) for role in services.EDITABLE_ROLES]
-
-# Forms: each carries the version the editor was loaded at.
-
-
-class VersionForm(forms.Form):
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-
-
-class ContentForm(VersionForm):
-    content = forms.CharField(
-        label=gettext_lazy("Text"), required=False, strip=False, max_length=CONTENT_MAX_CHARS, widget=forms.Textarea
-    )
-
-    def clean_content(self) -> str:
-        return self.cleaned_data["content"].replace("\r\n", "\n")  # browsers send textarea lines as CRLF
-
-
-class SystemForm(ContentForm):
-    follow = forms.BooleanField(required=False)  # back to the assistant's current instructions
-
-
-class InsertForm(VersionForm):
-    position = forms.IntegerField(min_value=0)
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=ROLE_CHOICES)
-
-
-class RoleForm(VersionForm):
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=ROLE_CHOICES)
-
-
-class WeightForm(VersionForm):
-    learn = forms.BooleanField(required=False)
-
-
-class StatusForm(VersionForm):
-    status = forms.ChoiceField(choices=Example.Status.choices)
-
-
-class SplitForm(VersionForm):
-    split = forms.ChoiceField(choices=Example.Split.choices, required=False)
-
-
-class RedactForm(VersionForm):
-    index = forms.IntegerField(min_value=0, required=False)
-
-
-class MoveForm(VersionForm):
-    dataset = forms.ModelChoiceField(queryset=Dataset.objects.none())
-
-    def __init__(self, data, *, example: Example):
-        super().__init__(data)
-        self.fields["dataset"].queryset = _other_datasets(example)
-
-
-def _other_datasets(example: Example):
-    """Where the example may move: the other datasets of its course."""
-    return Dataset.objects.filter(course_id=example.dataset.course_id).exclude(pk=example.dataset_id).order_by("name")
-
-
-# What the page shows.
-
-
-@dataclass(frozen=True)
-class Row:
-    """One message as the editor shows it."""
-
-    index: int
-    message: dict
-    issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def number(self) -> int:
-        return self.index + 1
-
-    @property
-    def role(self) -> str:
-        return self.message.get("role", "")
-
-    @property
-    def text(self) -> str:
-        content = self.message.get("content")
-        return content if isinstance(content, str) else ""
-
-    @property
-    def rejected(self) -> str | None:
-        """The recorded answer a curator rewrote: the rejected side of a DPO pair."""
-        return lines.rewritten_from(self.message)
-
-
-@dataclass(frozen=True)
-class PanelIssue:
-    issue: Issue
-    index: int | None  # editor index of the message concerned; -1 is the system message
-
-    @property
-    def number(self) -> int | None:
-        return None if self.index is None else self.index + 1
-
-    @property
-    def is_pii(self) -> bool:
-        return self.issue.code.startswith("pii_")
-
-
-def _editor_context(access: CourseAccess, example: Example, **extra: Any) -> dict[str, Any]:
-    dataset = example.dataset
-    report = services.example_report(example, dataset)
-    system = lines.system_message(example, dataset)
-    # The report counts the system message, which the training line puts first.
-    offset = 1 if system else 0
-    by_index: dict[int, list[Issue]] = {}
-    panel_issues = []
-    for issue in report.issues:
-        index = None if issue.message_index is None else issue.message_index - offset
-        panel_issues.append(PanelIssue(issue, index))
-        if index is not None:
-            by_index.setdefault(index, []).append(issue)
-    return {
-        "course": access.course,
-        "access": access,
-        "dataset": dataset,
-        "example": example,
-        "system": system,
-        "system_issues": by_index.get(-1, []),
-        "rows": [Row(index, message, by_index.get(index, [])) for index, message in enumerate(example.messages)],
-        "report": report,
-        "issues": panel_issues,
-        "token_limit": checks.token_limit(dataset),
-        "roles": services.EDITABLE_ROLES,
-        "splits": Example.Split.choices,
-        "other_datasets": list(_other_datasets(example)),
-        "revisions": example.revisions.select_related("author")[:50],
-        "editing": None,
-        **extra,
-    }
+from ..models import Example
+from . import edits, lines, revisions, services
+from .editor_page import Row, editor_context
+from .forms import (
+    ContentForm,
+    ExampleSplitForm,
+    InsertForm,
+    MoveForm,
+    RedactForm,
+    RoleForm,
+    StatusForm,
+    SystemForm,
+    VersionForm,
+    WeightForm,
+)
 
 
 def _editor_url(access: CourseAccess, example: Example) -> str:
@@ -177,7 +50,7 @@ def _dataset_url(access: CourseAccess, example: Example) -> str:
 def _updated(request: HttpRequest, access: CourseAccess, example: Example, **extra: Any) -> HttpResponse:
     """After a change: the parts that changed (htmx), or the editor page again."""
     if request.htmx:
-        return render(request, "dialogs/_example_update.html", _editor_context(access, example, **extra))
+        return render(request, "dialogs/_example_update.html", editor_context(access, example, **extra))
     anchor = f"#message-{extra['editing']}" if extra.get("editing") is not None else ""
     return redirect(_editor_url(access, example) + anchor)
 
@@ -191,7 +64,7 @@ def _notice(
         context = {"course": access.course, "dataset": example.dataset, "example": example, **notice}
         response = render(request, template, context, status=status)
         return reswap(retarget(response, "#example-notice"), "innerHTML")
-    context = _editor_context(access, example, notice_template=template, **notice)
+    context = editor_context(access, example, notice_template=template, **notice)
     return render(request, "dialogs/example.html", context, status=status)
 
 
@@ -247,7 +120,7 @@ def _change(
     access: CourseAccess,
     example: Example,
     form: forms.Form,
-    build: Callable[[dict], services.Change],
+    build: Callable[[dict], edits.Change],
     *,
     concerns: int | None = None,
     system: bool = False,
@@ -301,9 +174,9 @@ def _example_view(*methods: str):
 @_example_view("GET")
 def example_edit(request: HttpRequest, access: CourseAccess, example: Example) -> HttpResponse:
     if request.htmx:  # "load their version" after a conflict: the notice with the curator's own text stays
-        context = _editor_context(access, example, keep_notice=bool(request.GET.get("keep_notice")))
+        context = editor_context(access, example, keep_notice=bool(request.GET.get("keep_notice")))
         return render(request, "dialogs/_example_update.html", context)
-    return render(request, "dialogs/example.html", _editor_context(access, example))
+    return render(request, "dialogs/example.html", editor_context(access, example))
 
 
 @_example_view("POST")
@@ -313,7 +186,7 @@ def example_content(request: HttpRequest, access: CourseAccess, example: Example
         access,
         example,
         ContentForm(request.POST),
-        lambda data: services.set_content(index, data["content"]),
+        lambda data: edits.set_content(index, data["content"]),
         concerns=index,
     )
 
@@ -321,7 +194,7 @@ def example_content(request: HttpRequest, access: CourseAccess, example: Example
 @_example_view("POST")
 def example_delete_message(request: HttpRequest, access: CourseAccess, example: Example, index: int) -> HttpResponse:
     return _change(
-        request, access, example, VersionForm(request.POST), lambda data: services.delete_message(index), concerns=index
+        request, access, example, VersionForm(request.POST), lambda data: edits.delete_message(index), concerns=index
     )
 
 
@@ -334,7 +207,7 @@ def example_insert(request: HttpRequest, access: CourseAccess, example: Example)
         access,
         example,
         form,
-        lambda data: services.insert_message(data["position"], data["role"]),
+        lambda data: edits.insert_message(data["position"], data["role"]),
         editing=position,  # the new message opens for typing
     )
 
@@ -346,7 +219,7 @@ def example_role(request: HttpRequest, access: CourseAccess, example: Example, i
         access,
         example,
         RoleForm(request.POST),
-        lambda data: services.set_role(index, data["role"]),
+        lambda data: edits.set_role(index, data["role"]),
         concerns=index,
     )
 
@@ -358,7 +231,7 @@ def example_weight(request: HttpRequest, access: CourseAccess, example: Example,
         access,
         example,
         WeightForm(request.POST),
-        lambda data: services.set_weight(index, data["learn"]),
+        lambda data: edits.set_weight(index, data["learn"]),
         concerns=index,
     )
 
@@ -373,7 +246,7 @@ def example_system(request: HttpRequest, access: CourseAccess, example: Example)
         access,
         example,
         form,
-        lambda data: services.set_system(None if data["follow"] else data["content"]),
+        lambda data: edits.set_system(None if data["follow"] else data["content"]),
         system=True,
     )
 
@@ -387,12 +260,14 @@ def _same_as_followed(example: Example, data: dict) -> bool:
 def example_redact(request: HttpRequest, access: CourseAccess, example: Example) -> HttpResponse:
     form = RedactForm(request.POST)
     index = form.cleaned_data["index"] if form.is_valid() else None
-    return _change(request, access, example, form, lambda data: services.redact(data["index"]), concerns=index)
+    return _change(request, access, example, form, lambda data: edits.redact(data["index"]), concerns=index)
 
 
 @_example_view("POST")
 def example_split(request: HttpRequest, access: CourseAccess, example: Example) -> HttpResponse:
-    return _change(request, access, example, SplitForm(request.POST), lambda data: services.set_split(data["split"]))
+    return _change(
+        request, access, example, ExampleSplitForm(request.POST), lambda data: edits.set_split(data["split"])
+    )
 
 
 @_example_view("POST")
@@ -409,9 +284,9 @@ def example_status(request: HttpRequest, access: CourseAccess, example: Example)
         if example.status == Example.Status.READY and form.cleaned_data["version"] == example.version:
             return back_to_dataset(example)  # nothing to record
         return _change(
-            request, access, example, form, lambda data: services.set_status(data["status"]), done=back_to_dataset
+            request, access, example, form, lambda data: edits.set_status(data["status"]), done=back_to_dataset
         )
-    return _change(request, access, example, form, lambda data: services.set_status(data["status"]))
+    return _change(request, access, example, form, lambda data: edits.set_status(data["status"]))
 
 
 @_example_view("POST")
@@ -427,7 +302,7 @@ def example_move(request: HttpRequest, access: CourseAccess, example: Example) -
         url = _editor_url(access, moved)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
-    return _change(request, access, example, form, lambda data: services.move_to(data["dataset"]), done=to_its_editor)
+    return _change(request, access, example, form, lambda data: edits.move_to(data["dataset"]), done=to_its_editor)
 
 
 def _gone(request: HttpRequest, access: CourseAccess, example: Example, text: str) -> HttpResponse:

@@ -16,11 +16,9 @@ from courses.models import Membership
 
 from ..access import get_dialog_for_user
 from ..datasets import services
-from ..models import Dataset, Dialog, Message
+from ..models import Dataset, Dialog
 from . import triage
 from .filters import PAGE_SIZES, DialogFilterForm, dialog_page, searches_word_starts
-
-OPEN = (Message.Status.PENDING, Message.Status.STREAMING)
 
 
 class GraduateForm(forms.Form):
@@ -141,13 +139,12 @@ def dialog_graduate(request: HttpRequest, slug: str, dialog_id: int) -> HttpResp
         raise Http404  # another course's dataset, or a malformed answer id
     upto = None
     if form.cleaned_data["upto"]:
-        answers = dialog.messages.filter(role=Message.Role.ASSISTANT, replaced_at__isnull=True).exclude(status__in=OPEN)
-        upto = get_object_or_404(answers, pk=form.cleaned_data["upto"])
-    dataset = form.cleaned_data["dataset"]
-    if dataset is None:
-        if dialog.assistant is None:
-            messages.error(request, _("This dialog's assistant was deleted: choose a dataset."))
-            return redirect("dialogs:detail", slug=access.course.slug, dialog_id=dialog.pk)
-        dataset = services.dataset_for_assistant(assistant=dialog.assistant, user=request.user)
-    example = services.example_from_dialog(dialog=dialog, dataset=dataset, user=request.user, upto=upto)
-    return redirect("dialogs:example", slug=access.course.slug, dataset_id=dataset.pk, example_id=example.pk)
+        upto = get_object_or_404(services.graduation_answers(dialog), pk=form.cleaned_data["upto"])
+    try:
+        example = services.dialog_graduate(
+            dialog=dialog, dataset=form.cleaned_data["dataset"], user=request.user, upto=upto
+        )
+    except services.NoDefaultDataset:
+        messages.error(request, _("This dialog's assistant was deleted: choose a dataset."))
+        return redirect("dialogs:detail", slug=access.course.slug, dialog_id=dialog.pk)
+    return redirect("dialogs:example", slug=access.course.slug, dataset_id=example.dataset_id, example_id=example.pk)

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from assistants.events import Turn
 from courses.models import Membership
 from dialogs.chat import services as chat
+from dialogs.datasets import edits
 from dialogs.datasets import services as curation
 from dialogs.models import Dialog, Example, Message
 from tests.browser.conftest import _new_page, log_in
@@ -192,9 +193,7 @@ def test_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_serv
 
 
 def test_the_history_expands_a_diff(page, curator, example):
-    curation.example_change(
-        example=example, version=1, user=curator, change=curation.set_content(1, "<b>Bold</b> claim.")
-    )
+    curation.example_change(example=example, version=1, user=curator, change=edits.set_content(1, "<b>Bold</b> claim."))
     log_in(page, curator.email)
     open_editor(page, example)
     page.locator("#example-history").get_by_text("v2 · Edited message 2").click()

@@ -2,7 +2,7 @@ import pytest
 
 from assistants.events import Turn
 from dialogs.chat import services as chat
-from dialogs.datasets import lines
+from dialogs.datasets import edits, lines
 from dialogs.datasets import services as curation
 from dialogs.models import Dialog, Example, ExampleRevision, Message
 from trainingfiles.formats import export_dpo, export_supervised, parse_jsonl
@@ -65,11 +65,9 @@ def test_cut_at_a_turn(dialog, assistant, curator):
 def test_stale_edit_is_a_conflict_and_overwrites_nothing(dialog, assistant, curator, other_curator):
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     example = curation.example_from_dialog(dialog=dialog, dataset=dataset, user=curator)
-    first = curation.example_change(example=example, version=1, user=curator, change=curation.set_content(1, "Mine."))
+    first = curation.example_change(example=example, version=1, user=curator, change=edits.set_content(1, "Mine."))
     with pytest.raises(curation.ExampleConflict) as conflict:
-        curation.example_change(
-            example=example, version=1, user=other_curator, change=curation.set_content(1, "Theirs.")
-        )
+        curation.example_change(example=example, version=1, user=other_curator, change=edits.set_content(1, "Theirs."))
     assert conflict.value.current.messages[1]["content"] == "Mine."
     example.refresh_from_db()
     assert example.version == first.version == 2
@@ -86,9 +84,9 @@ def test_rewritten_answer_becomes_a_preference_pair(dialog, assistant, curator):
         example=example,
         version=1,
         user=curator,
-        change=curation.set_content(1, "A list is an ordered, mutable sequence."),
+        change=edits.set_content(1, "A list is an ordered, mutable sequence."),
     )
-    example = curation.example_change(example=example, version=2, user=curator, change=curation.set_status("ready"))
+    example = curation.example_change(example=example, version=2, user=curator, change=edits.set_status("ready"))
     pairs = list(lines.dataset_rows(dataset, kind="dpo"))
     assert pairs == [
         {
@@ -109,7 +107,7 @@ def test_rewritten_answer_becomes_a_preference_pair(dialog, assistant, curator):
     assert parse_jsonl(b"".join(export_dpo(pairs)), max_bytes=10**6, max_lines=100).ok
     # Writing the recorded answer back removes the pair.
     curation.example_change(
-        example=example, version=3, user=curator, change=curation.set_content(1, "An ordered collection.")
+        example=example, version=3, user=curator, change=edits.set_content(1, "An ordered collection.")
     )
     assert list(lines.dataset_rows(dataset, kind="dpo")) == []
 
@@ -119,20 +117,18 @@ def test_message_operations(dialog, assistant, curator):
     example = curation.example_from_dialog(
         dialog=dialog, dataset=dataset, user=curator, upto=dialog.messages.get(position=2)
     )
-    example = curation.example_change(example=example, version=1, user=curator, change=curation.set_weight(1, False))
+    example = curation.example_change(example=example, version=1, user=curator, change=edits.set_weight(1, False))
     assert example.messages[1]["weight"] == 0
     example = curation.example_change(
-        example=example, version=2, user=curator, change=curation.insert_message(0, "user", "Hi")
+        example=example, version=2, user=curator, change=edits.insert_message(0, "user", "Hi")
     )
-    example = curation.example_change(
-        example=example, version=3, user=curator, change=curation.set_role(0, "assistant")
-    )
+    example = curation.example_change(example=example, version=3, user=curator, change=edits.set_role(0, "assistant"))
     assert example.messages[0] == {"role": "assistant", "content": "Hi", "weight": 1}
-    example = curation.example_change(example=example, version=4, user=curator, change=curation.delete_message(0))
-    example = curation.example_change(example=example, version=5, user=curator, change=curation.set_system("Be kind."))
+    example = curation.example_change(example=example, version=4, user=curator, change=edits.delete_message(0))
+    example = curation.example_change(example=example, version=5, user=curator, change=edits.set_system("Be kind."))
     assert lines.training_row(example, lines.system_message(example, dataset))["messages"][0]["content"] == "Be kind."
     with pytest.raises(IndexError):
-        curation.example_change(example=example, version=6, user=curator, change=curation.delete_message(9))
+        curation.example_change(example=example, version=6, user=curator, change=edits.delete_message(9))
     assert ExampleRevision.objects.filter(example=example).count() == 6
 
 
@@ -142,10 +138,10 @@ def test_redaction(dialog, assistant, curator):
         dialog=dialog, dataset=dataset, user=curator, upto=dialog.messages.get(position=2)
     )
     example = curation.example_change(
-        example=example, version=1, user=curator, change=curation.set_content(0, "Mail me at ann@example.com")
+        example=example, version=1, user=curator, change=edits.set_content(0, "Mail me at ann@example.com")
     )
     assert example.warning_count == 1
-    example = curation.example_change(example=example, version=2, user=curator, change=curation.redact())
+    example = curation.example_change(example=example, version=2, user=curator, change=edits.redact())
     assert "ann@example.com" not in example.messages[0]["content"]
     assert example.warning_count == 0
 

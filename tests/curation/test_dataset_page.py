@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dialogs.datasets import lines
+from dialogs.datasets import edits, lines
 from dialogs.datasets import services as curation
 from dialogs.models import Example
 from llm.models import Provider
@@ -157,7 +157,7 @@ def test_it_overrides_the_split_of_one_example(client, curator, dataset):
 def test_it_shows_statistics_histogram_epochs_and_costs(client, curator, dataset):
     examples = fill(dataset, demo_rows(12))
     curation.example_change(
-        example=examples[2], version=1, user=curator, change=curation.set_content(3, "Use enumerate(items, start=1).")
+        example=examples[2], version=1, user=curator, change=edits.set_content(3, "Use enumerate(items, start=1).")
     )
     html = _page(client, curator, dataset)
     stats = html.split('id="stats"')[1].split('id="export"')[0]

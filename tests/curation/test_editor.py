@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from assistants.events import Turn
 from dialogs.chat import services as chat
-from dialogs.datasets import lines
+from dialogs.datasets import edits, lines
 from dialogs.datasets import services as curation
 from dialogs.models import Dialog, Example, Message
 from tests.conftest import add_member, make_user
@@ -153,7 +153,7 @@ def test_save_marks_it_ready_and_goes_back_to_the_dataset(client, curator, examp
 
 def test_discard_drops_a_draft_but_not_a_ready_example(client, curator, example, dataset, assistant):
     client.force_login(curator)
-    curation.example_change(example=example, version=1, user=curator, change=curation.set_status("ready"))
+    curation.example_change(example=example, version=1, user=curator, change=edits.set_status("ready"))
     response = client.post(url(example, "example_discard"), **HTMX)
     assert response.status_code == 400
     assert "Only a draft can be discarded" in response.content.decode()
@@ -167,7 +167,7 @@ def test_discard_drops_a_draft_but_not_a_ready_example(client, curator, example,
 
 def test_a_ready_example_is_deleted_only_at_its_version(client, curator, example):
     client.force_login(curator)
-    curation.example_change(example=example, version=1, user=curator, change=curation.set_status("ready"))
+    curation.example_change(example=example, version=1, user=curator, change=edits.set_status("ready"))
     response = client.post(url(example, "example_delete"), {"version": 1}, **HTMX)
     assert response.status_code == 409
     assert Example.objects.filter(pk=example.pk).exists()
@@ -178,7 +178,7 @@ def test_a_ready_example_is_deleted_only_at_its_version(client, curator, example
 
 def test_a_stale_edit_is_a_conflict_that_shows_both_texts(client, curator, second_curator, example):
     curation.example_change(
-        example=example, version=1, user=second_curator, change=curation.set_content(1, "Their better answer.")
+        example=example, version=1, user=second_curator, change=edits.set_content(1, "Their better answer.")
     )
     client.force_login(curator)
     response = client.post(url(example, "example_content", 1), {"version": 1, "content": "My own answer."}, **HTMX)
@@ -197,7 +197,7 @@ def test_a_stale_edit_is_a_conflict_that_shows_both_texts(client, curator, secon
 def test_a_conflict_without_javascript_shows_the_current_editor_and_the_notice(
     client, curator, second_curator, example
 ):
-    curation.example_change(example=example, version=1, user=second_curator, change=curation.delete_message(1))
+    curation.example_change(example=example, version=1, user=second_curator, change=edits.delete_message(1))
     client.force_login(curator)
     response = client.post(url(example, "example_weight", 1), {"version": 1})
     assert response.status_code == 409
@@ -265,9 +265,9 @@ def test_the_example_of_another_dataset_url_is_404(client, curator, example, cou
 
 def test_the_history_shows_a_diff_per_revision(client, curator, example):
     example = curation.example_change(
-        example=example, version=1, user=curator, change=curation.set_content(1, "An ordered,\nmutable collection.")
+        example=example, version=1, user=curator, change=edits.set_content(1, "An ordered,\nmutable collection.")
     )
-    example = curation.example_change(example=example, version=2, user=curator, change=curation.set_weight(3, False))
+    example = curation.example_change(example=example, version=2, user=curator, change=edits.set_weight(3, False))
     client.force_login(curator)
     page = client.get(url(example)).content.decode()
     assert "v3 · Do not learn from answer 4" in page and "v2 · Edited message 2" in page
@@ -304,7 +304,7 @@ def test_html_in_messages_is_escaped_in_the_editor_the_conflict_and_the_diff(cli
     assert SCRIPT not in page and "<script>alert" not in page and escaped in page
 
     curation.example_change(
-        example=fresh(example), version=3, user=second_curator, change=curation.set_content(0, SCRIPT + " theirs")
+        example=fresh(example), version=3, user=second_curator, change=edits.set_content(0, SCRIPT + " theirs")
     )
     conflict = client.post(url(example, "example_content", 0), {"version": 3, "content": SCRIPT + " mine"}, **HTMX)
     html = conflict.content.decode()
@@ -325,7 +325,7 @@ def test_the_editor_reads_the_same_number_of_queries_whatever_the_size(client, c
         assert client.get(url(example)).status_code == 200
     for number in range(30):
         version = fresh(example).version
-        change = curation.insert_message(0, "user", f"Question {number}")
+        change = edits.insert_message(0, "user", f"Question {number}")
         curation.example_change(example=example, version=version, user=curator, change=change)
     with CaptureQueriesContext(connection) as large:
         assert client.get(url(example)).status_code == 200
@@ -360,6 +360,6 @@ def test_it_moves_nowhere_outside_the_course_nor_over_a_newer_version(
 
     assert client.post(url(example, "example_move"), {"version": 1, "dataset": theirs.pk}, **HTMX).status_code == 404
     assert client.post(url(example, "example_move"), {"version": 1, "dataset": 999_999}, **HTMX).status_code == 404
-    curation.example_change(example=example, version=1, user=second_curator, change=curation.set_status("ready"))
+    curation.example_change(example=example, version=1, user=second_curator, change=edits.set_status("ready"))
     assert client.post(url(example, "example_move"), {"version": 1, "dataset": mine.pk}, **HTMX).status_code == 409
     assert fresh(example).dataset_id == example.dataset_id

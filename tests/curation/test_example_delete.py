@@ -2,6 +2,7 @@
 
 import pytest
 
+from dialogs.datasets import edits
 from dialogs.datasets import services as curation
 from dialogs.models import Example
 
@@ -23,7 +24,7 @@ def test_it_deletes_a_ready_example_at_its_version(example):
 
 
 def test_it_refuses_a_stale_version(example, curator):
-    curation.example_change(example=example, version=1, user=curator, change=curation.set_content(1, "B"))
+    curation.example_change(example=example, version=1, user=curator, change=edits.set_content(1, "B"))
     with pytest.raises(curation.ExampleConflict) as conflict:
         curation.example_delete(example=example, version=1)
     assert conflict.value.current.messages[1]["content"] == "B"

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from assistants.services import assistant_update
-from dialogs.datasets import checks, lines, report
+from dialogs.datasets import checks, edits, lines, report
 from dialogs.datasets import services as curation
 from dialogs.models import Dataset, Example, ExampleIssue
 from llm.catalog import get_model
@@ -29,7 +29,7 @@ def _qa(question, answer, **answer_keys):
 
 
 def _set_messages(example: Example, messages: list[dict]) -> Example:
-    change = curation.Change("test", lambda current: setattr(current, "messages", messages))
+    change = edits.Change("test", lambda current: setattr(current, "messages", messages))
     return curation.example_change(example=example, version=example.version, user=None, change=change)
 
 
@@ -83,18 +83,18 @@ def _every_kind_of_issue(dataset: Dataset) -> Dataset:
     spare = examples[-(len(BROKEN) + 6) :]
     for example, messages in zip(spare, BROKEN, strict=False):
         _set_messages(example, messages)
-    _change(spare[6], curation.Change("tools", lambda current: setattr(current, "tools", CLOCK)))  # no calendar
+    _change(spare[6], edits.Change("tools", lambda current: setattr(current, "tools", CLOCK)))  # no calendar
     moved, deleted, drafted, split, rewritten, duplicated = spare[len(BROKEN) :]
     other = curation.dataset_create(course=dataset.course, name="Other", user=None, assistant=dataset.assistant)
-    _change(moved, curation.move_to(other))
+    _change(moved, edits.move_to(other))
     deleted.refresh_from_db()
     curation.example_delete(example=deleted, version=deleted.version)
-    _change(drafted, curation.set_status(Example.Status.DRAFT))
-    _change(split, curation.set_split(Example.Split.VALIDATION))
-    _change(rewritten, curation.set_content(1, "A better answer."))
-    _change(duplicated, curation.set_content(0, "What is a tuple?"))
-    _change(duplicated, curation.set_content(1, "An immutable sequence."))  # now a duplicate too
-    _change(examples[0], curation.redact())  # no personal data: a revision, same checks
+    _change(drafted, edits.set_status(Example.Status.DRAFT))
+    _change(split, edits.set_split(Example.Split.VALIDATION))
+    _change(rewritten, edits.set_content(1, "A better answer."))
+    _change(duplicated, edits.set_content(0, "What is a tuple?"))
+    _change(duplicated, edits.set_content(1, "An immutable sequence."))  # now a duplicate too
+    _change(examples[0], edits.redact())  # no personal data: a revision, same checks
     dataset.refresh_from_db()
     return dataset
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from courses.models import Membership
-from dialogs.datasets import lines, transfer
+from dialogs.datasets import edits, lines, transfer
 from dialogs.datasets import services as curation
 from dialogs.models import Dataset, Example, Transfer
 from llm.catalog import get_model
@@ -51,9 +51,9 @@ def filled(dataset, curator):
         example=examples[2],
         version=1,
         user=curator,
-        change=curation.set_content(3, "Use `enumerate(items)`, it counts."),
+        change=edits.set_content(3, "Use `enumerate(items)`, it counts."),
     )
-    curation.example_change(example=examples[5], version=1, user=curator, change=curation.set_split("validation"))
+    curation.example_change(example=examples[5], version=1, user=curator, change=edits.set_split("validation"))
     dataset.examples.create(messages=[{"role": "user", "content": "A draft"}])
     return dataset
 

@@ -3,6 +3,7 @@
 import openai
 import pytest
 
+from dialogs.datasets import edits
 from dialogs.datasets import services as curation
 from dialogs.models import Example
 from finetune import tracking
@@ -91,7 +92,7 @@ def test_later_dataset_edits_do_not_change_the_snapshot(dataset, provider, curat
         before = handle.read()
     example = dataset.examples.order_by("pk").first()
     curation.example_change(
-        example=example, version=example.version, user=curator, change=curation.set_content(1, "Something else.")
+        example=example, version=example.version, user=curator, change=edits.set_content(1, "Something else.")
     )
     Example.objects.filter(dataset=dataset).exclude(pk=example.pk).first().delete()
     dataset.assistant.instructions = "New instructions."

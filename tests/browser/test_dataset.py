@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
-from tests.curation.dataset_fixtures import assistant, dataset, demo_rows  # noqa: F401 -- fixtures
+from tests.dialogs.datasets.dataset_fixtures import assistant, dataset, demo_rows  # noqa: F401 -- fixtures
 
 pytestmark = [pytest.mark.browser]
 
@@ -59,7 +59,7 @@ def test_it_changes_an_examples_split_in_place(page, curator, dataset):
     assert example.split == "validation"
 
 
-def test_a_curator_checks_every_example_again_and_sees_what_was_missed(page, curator, dataset):
+def test_it_a_curator_checks_every_example_again_and_sees_what_was_missed(page, curator, dataset):
     from dialogs.datasets import services as curation
     from dialogs.models import Example
 

@@ -141,7 +141,7 @@ def test_it_inserts_a_message_and_types_into_it(page, curator, example):
     assert stayed(page)
 
 
-def test_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_server, course, curator, example):
+def test_it_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_server, course, curator, example):
     other = make_user("olga@example.com", first_name="Olga")
     add_member(other, course, Membership.Role.CURATOR)
     first_context, first = _new_page(browser, live_server.url)
@@ -192,7 +192,7 @@ def test_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_serv
         second_context.close()
 
 
-def test_the_history_expands_a_diff(page, curator, example):
+def test_it_the_history_expands_a_diff(page, curator, example):
     curation.example_change(example=example, version=1, user=curator, change=edits.set_content(1, "<b>Bold</b> claim."))
     log_in(page, curator.email)
     open_editor(page, example)

@@ -9,7 +9,7 @@ from dialogs.chat import services as chat
 from dialogs.datasets import services as curation
 from dialogs.models import Dataset, Dialog, Example, Message
 from llm.models import Provider
-from tests.curation.dialog_helpers import answers, record
+from tests.dialogs.records.dialog_helpers import answers, record
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,7 @@ def test_it_hides_turns_replaced_by_an_edit(curator_client, dialog):
     assert "Messages replaced when a question was edited (not shown): 2." in page
 
 
-def test_graduating_the_dialog_opens_the_editor_on_a_copy(curator_client, dialog, assistant):
+def test_it_graduating_the_dialog_opens_the_editor_on_a_copy(curator_client, dialog, assistant):
     before = _snapshot(dialog)
 
     response = curator_client.post(_graduate(dialog))
@@ -109,7 +109,7 @@ def test_graduating_the_dialog_opens_the_editor_on_a_copy(curator_client, dialog
     assert dialog.example_count == 1
 
 
-def test_graduating_at_a_turn_cuts_the_example_there(curator_client, dialog):
+def test_it_graduating_at_a_turn_cuts_the_example_there(curator_client, dialog):
     first_answer = answers(dialog)[0]
     before = _snapshot(dialog)
 
@@ -121,7 +121,7 @@ def test_graduating_at_a_turn_cuts_the_example_there(curator_client, dialog):
     assert _snapshot(dialog) == before
 
 
-def test_graduating_into_a_chosen_dataset(curator_client, dialog, course, curator):
+def test_it_graduating_into_a_chosen_dataset(curator_client, dialog, course, curator):
     chosen = curation.dataset_create(course=course, name="Deadlines", user=curator)
     curation.dataset_for_assistant(assistant=dialog.assistant, user=curator)  # the default exists too
     page = curator_client.get(_detail(dialog)).content.decode()
@@ -132,7 +132,7 @@ def test_graduating_into_a_chosen_dataset(curator_client, dialog, course, curato
     assert chosen.examples.get().source_dialog == dialog
 
 
-def test_the_default_dataset_is_the_one_graduating_would_use(curator_client, dialog, course, curator):
+def test_it_the_default_dataset_is_the_one_graduating_would_use(curator_client, dialog, course, curator):
     # Made by hand before the assistant had one: 🎓 uses it by its name, and the page says so.
     named = curation.dataset_create(course=course, name="Tutor examples", user=curator)
     page = curator_client.get(_detail(dialog)).content.decode()
@@ -144,7 +144,7 @@ def test_the_default_dataset_is_the_one_graduating_would_use(curator_client, dia
     assert Dataset.objects.count() == 1
 
 
-def test_the_page_lists_the_examples_made_from_the_dialog(curator_client, dialog, curator):
+def test_it_the_page_lists_the_examples_made_from_the_dialog(curator_client, dialog, curator):
     dataset = curation.dataset_create(course=dialog.course, name="Best answers", user=curator)
     example = curation.example_from_dialog(dialog=dialog, dataset=dataset, user=curator)
     page = curator_client.get(_detail(dialog)).content.decode()
@@ -158,7 +158,7 @@ def test_the_page_lists_the_examples_made_from_the_dialog(curator_client, dialog
     )
 
 
-def test_graduating_refuses_what_is_not_a_finished_answer_of_this_dialog(curator_client, dialog, assistant):
+def test_it_graduating_refuses_what_is_not_a_finished_answer_of_this_dialog(curator_client, dialog, assistant):
     other = record(assistant, [("Other", "Dialog")])
     question = dialog.messages.get(position=1)
     _q, pending = chat.turn_ask(dialog=dialog, content="Still waiting")
@@ -176,7 +176,7 @@ def test_it_is_404_for_anyone_but_the_course_curators(client, dialog, who, reque
     assert not Example.objects.exists()
 
 
-def test_another_course_s_curator_cannot_reach_the_dialog_through_their_own_course(
+def test_it_another_course_s_curator_cannot_reach_the_dialog_through_their_own_course(
     client, dialog, other_course, other_curator
 ):
     client.force_login(other_curator)
@@ -187,7 +187,7 @@ def test_another_course_s_curator_cannot_reach_the_dialog_through_their_own_cour
     assert not Example.objects.exists()
 
 
-def test_graduating_into_another_course_s_dataset_is_404(curator_client, dialog, other_course, other_curator):
+def test_it_graduating_into_another_course_s_dataset_is_404(curator_client, dialog, other_course, other_curator):
     foreign = curation.dataset_create(course=other_course, name="Theirs", user=other_curator)
     assert curator_client.post(_graduate(dialog), {"dataset": foreign.pk}).status_code == 404
     assert not Example.objects.exists()
@@ -217,7 +217,7 @@ def _graduate_form(dialog) -> str:
     return f'action="{_graduate(dialog)}"'
 
 
-def test_curators_get_graduate_on_their_chat_and_playground_answers(curator_client, assistant, curator):
+def test_it_curators_get_graduate_on_their_chat_and_playground_answers(curator_client, assistant, curator):
     chat_dialog = record(assistant, [("Q", "A")], user=curator)
     playground = record(assistant, [("Q", "A")], user=curator, source=Dialog.Source.PLAYGROUND)
     chat_page = curator_client.get(reverse("dialogs:chat_dialog", args=[chat_dialog.course.slug, chat_dialog.pk]))
@@ -232,7 +232,7 @@ def test_curators_get_graduate_on_their_chat_and_playground_answers(curator_clie
     assert Example.objects.get().source_dialog == playground
 
 
-def test_learners_get_no_graduate_button_in_their_chat(client, dialog, learner):
+def test_it_learners_get_no_graduate_button_in_their_chat(client, dialog, learner):
     client.force_login(learner)
     page = client.get(reverse("dialogs:chat_dialog", args=[dialog.course.slug, dialog.pk])).content.decode()
     assert "A loop repeats code." in page
@@ -260,7 +260,7 @@ def _streamed_html(client, asgi_server, course, user, *, playground: bool) -> tu
     return answer, json.loads(done[len("data: ") :])["html"]
 
 
-def test_the_streamed_answer_brings_graduate_for_curators_only(
+def test_it_the_streamed_answer_brings_graduate_for_curators_only(
     client, asgi_server, course, curator, learner, served_tutor
 ):
     answer, html = _streamed_html(client, asgi_server, course, curator, playground=True)

@@ -38,7 +38,7 @@ def dialog(assistant, learner):
     return dialog
 
 
-def test_graduating_a_dialog_copies_it_and_leaves_it_alone(dialog, assistant, curator):
+def test_it_graduating_a_dialog_copies_it_and_leaves_it_alone(dialog, assistant, curator):
     before = list(dialog.messages.values_list("content", flat=True))
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     example = curation.example_from_dialog(dialog=dialog, dataset=dataset, user=curator)
@@ -55,14 +55,14 @@ def test_graduating_a_dialog_copies_it_and_leaves_it_alone(dialog, assistant, cu
     assert row["messages"][0] == {"role": "system", "content": "Answer briefly."}
 
 
-def test_cut_at_a_turn(dialog, assistant, curator):
+def test_it_cut_at_a_turn(dialog, assistant, curator):
     first_answer = dialog.messages.get(position=2)
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     example = curation.example_from_dialog(dialog=dialog, dataset=dataset, user=curator, upto=first_answer)
     assert [m["content"] for m in example.messages] == ["What is a list?", "An ordered collection."]
 
 
-def test_stale_edit_is_a_conflict_and_overwrites_nothing(dialog, assistant, curator, other_curator):
+def test_it_stale_edit_is_a_conflict_and_overwrites_nothing(dialog, assistant, curator, other_curator):
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     example = curation.example_from_dialog(dialog=dialog, dataset=dataset, user=curator)
     first = curation.example_change(example=example, version=1, user=curator, change=edits.set_content(1, "Mine."))
@@ -75,7 +75,7 @@ def test_stale_edit_is_a_conflict_and_overwrites_nothing(dialog, assistant, cura
     assert list(example.revisions.values_list("version", flat=True)) == [2, 1]
 
 
-def test_rewritten_answer_becomes_a_preference_pair(dialog, assistant, curator):
+def test_it_rewritten_answer_becomes_a_preference_pair(dialog, assistant, curator):
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     example = curation.example_from_dialog(
         dialog=dialog, dataset=dataset, user=curator, upto=dialog.messages.get(position=2)
@@ -112,7 +112,7 @@ def test_rewritten_answer_becomes_a_preference_pair(dialog, assistant, curator):
     assert list(lines.dataset_rows(dataset, kind="dpo")) == []
 
 
-def test_message_operations(dialog, assistant, curator):
+def test_it_message_operations(dialog, assistant, curator):
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     example = curation.example_from_dialog(
         dialog=dialog, dataset=dataset, user=curator, upto=dialog.messages.get(position=2)
@@ -132,7 +132,7 @@ def test_message_operations(dialog, assistant, curator):
     assert ExampleRevision.objects.filter(example=example).count() == 6
 
 
-def test_redaction(dialog, assistant, curator):
+def test_it_redaction(dialog, assistant, curator):
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     example = curation.example_from_dialog(
         dialog=dialog, dataset=dataset, user=curator, upto=dialog.messages.get(position=2)
@@ -146,7 +146,7 @@ def test_redaction(dialog, assistant, curator):
     assert example.warning_count == 0
 
 
-def test_split_is_deterministic_and_overridable(dialog, assistant, curator):
+def test_it_split_is_deterministic_and_overridable(dialog, assistant, curator):
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     examples = [curation.example_from_dialog(dialog=dialog, dataset=dataset, user=curator) for _ in range(40)]
     splits = [lines.split_of(example, 25) for example in examples]
@@ -156,7 +156,7 @@ def test_split_is_deterministic_and_overridable(dialog, assistant, curator):
     assert lines.split_of(examples[0], 0) == "validation"
 
 
-def test_import_creates_ready_examples(assistant, curator):
+def test_it_import_creates_ready_examples(assistant, curator):
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)
     rows = [
         {
@@ -182,7 +182,7 @@ def test_import_creates_ready_examples(assistant, curator):
     assert first.status == Example.Status.READY
 
 
-def test_curation_pages_are_for_the_course_curators(client, dialog, assistant, curator, learner, other_curator):
+def test_it_curation_pages_are_for_the_course_curators(client, dialog, assistant, curator, learner, other_curator):
     from django.urls import reverse
 
     dataset = curation.dataset_for_assistant(assistant=assistant, user=curator)

@@ -66,7 +66,9 @@ def test_it_does_not_generate_an_answer_twice(client, course, learner, served_tu
     assert (answer.content, answer.total_ms) == first
 
 
-def test_two_connections_at_once_generate_the_answer_once(client, course, learner, served_tutor, asgi_server, settings):
+def test_it_two_connections_at_once_generate_the_answer_once(
+    client, course, learner, served_tutor, asgi_server, settings
+):
     # The claim runs while the provider is asked: the connection that loses it drops its stream.
     settings.SANDBOX_STREAM_DELAY_SECONDS = 0.02
     answer = _ask(client, course, learner)
@@ -128,7 +130,7 @@ def test_it_404s_the_stream_of_someone_elses_answer(client, course, learner, cur
     assert answer.status == "pending"
 
 
-def test_without_the_asks_ticket_it_reads_the_answer_from_the_database(
+def test_it_without_the_asks_ticket_it_reads_the_answer_from_the_database(
     client, course, learner, served_tutor, asgi_server
 ):
     # The ask leaves a ticket for the stream (dialogs.tickets); a stream opened without one —
@@ -147,7 +149,7 @@ def test_without_the_asks_ticket_it_reads_the_answer_from_the_database(
     assert answer.content == "".join(data["text"] for name, data in events if name == "delta")
 
 
-def test_the_ticket_is_dropped_once_the_answer_is_written(client, course, learner, served_tutor, asgi_server):
+def test_it_the_ticket_is_dropped_once_the_answer_is_written(client, course, learner, served_tutor, asgi_server):
     from django.core.cache import caches
 
     cache = caches["tickets"]
@@ -157,7 +159,7 @@ def test_the_ticket_is_dropped_once_the_answer_is_written(client, course, learne
     assert cache.get(f"gradcap:stream-ticket:{answer.pk}") is None
 
 
-def test_the_asks_own_session_streams_from_its_ticket_without_reading_the_session_or_the_user(
+def test_it_the_asks_own_session_streams_from_its_ticket_without_reading_the_session_or_the_user(
     client, course, learner, served_tutor, asgi_server
 ):
     from django.db import connections
@@ -186,7 +188,7 @@ def test_the_asks_own_session_streams_from_its_ticket_without_reading_the_sessio
     assert not [sql for sql in statements if "django_session" in sql or "accounts_user" in sql]
 
 
-def test_another_session_of_the_same_learner_streams_from_the_database(
+def test_it_another_session_of_the_same_learner_streams_from_the_database(
     client, course, learner, served_tutor, asgi_server
 ):
     # The ticket is the asking session's: the learner's second browser reads and checks it all.
@@ -202,7 +204,7 @@ def test_another_session_of_the_same_learner_streams_from_the_database(
     assert answer.status == "complete"
 
 
-def test_a_stream_without_a_session_cookie_is_a_404_even_with_a_ticket(
+def test_it_a_stream_without_a_session_cookie_is_a_404_even_with_a_ticket(
     client, course, learner, served_tutor, asgi_server
 ):
     answer = _ask(client, course, learner)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from dialogs.chat import services as chat
 from dialogs.datasets import services as curation
 from dialogs.models import Dataset, Dialog, Example
-from tests.curation.dialog_helpers import answers, record
+from tests.dialogs.records.dialog_helpers import answers, record
 
 pytestmark = pytest.mark.django_db
 
@@ -173,7 +173,7 @@ def _hits(response) -> dict[int, str]:
     return hits
 
 
-def test_a_search_shows_the_matching_message_with_the_words_marked(curator_client, course, assistant):
+def test_it_a_search_shows_the_matching_message_with_the_words_marked(curator_client, course, assistant):
     answer = "First some context. " * 8 + "A for loop walks over a sequence, and a while loop runs until it stops."
     loops = record(assistant, [("How do they work?", answer), ("And a <b>loop</b> in a loop?", "Nested.")])
     record(assistant, [("What is a dict?", "A mapping.")])
@@ -272,7 +272,7 @@ def test_it_adds_selected_dialogs_to_a_chosen_dataset(curator_client, course, as
     assert "Dialogs added to Handpicked: 2." in page
 
 
-def test_bulk_add_defaults_to_the_assistant_dataset_and_skips_dialogs_already_there(
+def test_it_bulk_add_defaults_to_the_assistant_dataset_and_skips_dialogs_already_there(
     curator_client, course, assistant, curator
 ):
     one = record(assistant, [("Q1", "A1")])
@@ -288,13 +288,13 @@ def test_bulk_add_defaults_to_the_assistant_dataset_and_skips_dialogs_already_th
     assert "Dialogs skipped, already in the dataset or without an assistant: 1." in response.content.decode()
 
 
-def test_bulk_add_with_nothing_selected_says_so(curator_client, course, assistant):
+def test_it_bulk_add_with_nothing_selected_says_so(curator_client, course, assistant):
     response = curator_client.post(reverse("dialogs:add", kwargs={"slug": course.slug}), {}, follow=True)
     assert "Select at least one dialog." in response.content.decode()
     assert not Example.objects.exists()
 
 
-def test_bulk_add_refuses_another_course_s_dialog_or_dataset(
+def test_it_bulk_add_refuses_another_course_s_dialog_or_dataset(
     curator_client, course, other_course, assistant, sandbox_provider, curator, other_curator
 ):
     mine = record(assistant, [("Q", "A")])
@@ -332,7 +332,7 @@ def test_it_escapes_message_html_on_the_list(curator_client, course, assistant):
     assert "<b>bold</b>" not in page and "<img src=x>" not in page
 
 
-def test_the_course_tabs_show_dialogs_to_curators_only(client, course, curator, learner):
+def test_it_the_course_tabs_show_dialogs_to_curators_only(client, course, curator, learner):
     client.force_login(curator)
     assert _url(course) in client.get(reverse("course", args=[course.slug])).content.decode()
     client.force_login(learner)
@@ -342,7 +342,7 @@ def test_the_course_tabs_show_dialogs_to_curators_only(client, course, curator, 
 # The figures the list reads, kept by the services.
 
 
-def test_the_services_keep_the_dialog_figures_right(course, assistant, curator):
+def test_it_the_services_keep_the_dialog_figures_right(course, assistant, curator):
     dialog = record(assistant, [("Q1", "A1"), ("Q2", "A2")], feedback=[1, -1], model="gpt-4.1-mini")
     assert (dialog.message_count, dialog.feedback_up, dialog.feedback_down) == (4, 1, 1)
     assert dialog.model == "gpt-4.1-mini"
@@ -374,7 +374,7 @@ def test_the_services_keep_the_dialog_figures_right(course, assistant, curator):
     assert dialog.example_count == 1
 
 
-def test_the_migration_fills_the_figures_of_existing_dialogs(course, assistant, curator):
+def test_it_the_migration_fills_the_figures_of_existing_dialogs(course, assistant, curator):
     import importlib
 
     from django.apps import apps

@@ -10,7 +10,7 @@ from dialogs.datasets import edits, lines
 from dialogs.datasets import services as curation
 from dialogs.models import Example
 from llm.models import Provider
-from tests.curation.dataset_fixtures import assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
+from tests.dialogs.datasets.dataset_fixtures import assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -241,7 +241,7 @@ def test_it_escapes_html_in_example_content(client, curator, dataset):
     assert "&lt;script&gt;alert(&#x27;q&#x27;)&lt;/script&gt;" in html
 
 
-def test_its_query_count_does_not_grow_with_the_examples(client, curator, dataset):
+def test_it_its_query_count_does_not_grow_with_the_examples(client, curator, dataset):
     fill(dataset, demo_rows(3))
     client.force_login(curator)
     url = reverse("dialogs:dataset", args=[dataset.course.slug, dataset.pk])

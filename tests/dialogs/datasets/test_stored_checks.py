@@ -15,7 +15,7 @@ from dialogs.datasets import services as curation
 from dialogs.models import Dataset, Example, ExampleIssue
 from llm.catalog import get_model
 from tests.conftest import stalled
-from tests.curation.dataset_fixtures import assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
+from tests.dialogs.datasets.dataset_fixtures import assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
 from trainingfiles.stats import dataset_stats
 from trainingfiles.validation import validate_dataset
 
@@ -171,7 +171,7 @@ def test_it_reports_from_stored_checks_what_a_full_validation_finds(dataset, lan
     assert stored["pairs"] == 2 and stored["split"][1] >= 1  # two rewritten answers; one set to validation
 
 
-def test_a_full_revalidation_gives_the_same_report_and_rows_as_the_incremental_one(dataset):
+def test_it_a_full_revalidation_gives_the_same_report_and_rows_as_the_incremental_one(dataset):
     dataset = _every_kind_of_issue(dataset)
     incremental, rows = _stored(dataset), _stored_rows(dataset)
     ExampleIssue.objects.filter(example__dataset=dataset).delete()
@@ -192,7 +192,7 @@ def test_it_lists_the_first_fifty_issues_of_a_check_and_counts_the_rest(dataset)
     assert _stored(dataset) == _validated_whole(dataset)
 
 
-def test_a_page_that_lists_issues_reads_the_same_number_of_queries_for_25_and_100_rows(client, curator, dataset):
+def test_it_a_page_that_lists_issues_reads_the_same_number_of_queries_for_25_and_100_rows(client, curator, dataset):
     url = reverse("dialogs:dataset", args=[dataset.course.slug, dataset.pk])
     client.force_login(curator)
     fill(dataset, [*demo_rows(20), _qa("Mail me at ann@example.com", "Sure."), *[_qa("Same?", "Same.")] * 4])
@@ -207,7 +207,9 @@ def test_a_page_that_lists_issues_reads_the_same_number_of_queries_for_25_and_10
     assert len(many) == len(few)
 
 
-def test_changed_instructions_get_every_example_checked_again_when_the_page_opens(client, curator, dataset, assistant):
+def test_it_changed_instructions_get_every_example_checked_again_when_the_page_opens(
+    client, curator, dataset, assistant
+):
     fill(dataset, demo_rows(12))
     before = dict(dataset.examples.values_list("pk", "token_count"))
     assistant_update(assistant=assistant, user=curator, instructions="Answer briefly. " * 50)
@@ -225,7 +227,7 @@ def test_changed_instructions_get_every_example_checked_again_when_the_page_open
     assert all(after[pk] == before[pk] for pk in overridden)
 
 
-def test_examples_stored_without_checks_get_them_on_the_first_visit(client, curator, course, assistant):
+def test_it_examples_stored_without_checks_get_them_on_the_first_visit(client, curator, course, assistant):
     """After the upgrade that stores checks: datasets made before it have none."""
     dataset = Dataset.objects.create(course=course, name="Old", assistant=assistant)
     rows = [*demo_rows(11), _qa("What is a tuple?", "A sequence."), _qa("What is a tuple?", "A sequence.")]
@@ -238,7 +240,7 @@ def test_examples_stored_without_checks_get_them_on_the_first_visit(client, cura
     assert _stored(dataset) == _validated_whole(dataset)
 
 
-def test_the_button_checks_a_small_dataset_again_at_once(client, curator, dataset):
+def test_it_the_button_checks_a_small_dataset_again_at_once(client, curator, dataset):
     fill(dataset, demo_rows(12))
     Example.objects.filter(dataset=dataset).update(token_count=0)
     client.force_login(curator)
@@ -249,7 +251,7 @@ def test_the_button_checks_a_small_dataset_again_at_once(client, curator, datase
 
 
 @override_settings(DATASET_BACKGROUND_EXAMPLES=5)
-def test_a_large_dataset_is_checked_again_in_the_worker_with_progress(
+def test_it_a_large_dataset_is_checked_again_in_the_worker_with_progress(
     client, curator, dataset, django_capture_on_commit_callbacks, monkeypatch
 ):
     monkeypatch.setattr(checks, "PROGRESS_EVERY", 4)
@@ -277,7 +279,7 @@ def test_a_large_dataset_is_checked_again_in_the_worker_with_progress(
 
 
 @override_settings(DATASET_BACKGROUND_EXAMPLES=5)
-def test_a_revalidation_whose_worker_died_is_queued_again_and_resumes(dataset):
+def test_it_a_revalidation_whose_worker_died_is_queued_again_and_resumes(dataset):
     fill(dataset, demo_rows(12))
     pks = list(dataset.examples.order_by("pk").values_list("pk", flat=True))
     Example.objects.filter(pk__in=pks[6:]).update(token_count=0)  # the worker died after the 6th
@@ -291,7 +293,7 @@ def test_a_revalidation_whose_worker_died_is_queued_again_and_resumes(dataset):
     assert not dataset.examples.filter(token_count=0).exists()
 
 
-def test_the_command_checks_the_datasets_again(dataset, capsys):
+def test_it_the_command_checks_the_datasets_again(dataset, capsys):
     fill(dataset, demo_rows(12))
     Example.objects.filter(dataset=dataset).update(token_count=0)
     call_command("revalidate_datasets", str(dataset.pk))
@@ -301,7 +303,7 @@ def test_the_command_checks_the_datasets_again(dataset, capsys):
         call_command("revalidate_datasets", "999")
 
 
-def test_the_split_filter_uses_the_stored_draw(client, curator, dataset):
+def test_it_the_split_filter_uses_the_stored_draw(client, curator, dataset):
     examples = fill(dataset, demo_rows(40))
     assert all(e.split_draw == lines.split_draw(e.pk) for e in examples)
     client.force_login(curator)
@@ -313,7 +315,7 @@ def test_the_split_filter_uses_the_stored_draw(client, curator, dataset):
         assert shown == expected and expected
 
 
-def test_a_new_base_model_set_in_the_admin_gets_every_example_checked_again(admin_client, dataset):
+def test_it_a_new_base_model_set_in_the_admin_gets_every_example_checked_again(admin_client, dataset):
     Dataset.objects.filter(pk=dataset.pk).update(base_model="")
     dataset.refresh_from_db()
     examples = fill(dataset, [_qa("Long?", "word " * 70_000), *demo_rows(10)])
@@ -335,7 +337,7 @@ def test_a_new_base_model_set_in_the_admin_gets_every_example_checked_again(admi
     assert list(ExampleIssue.objects.filter(code="token_limit").values_list("example", flat=True)) == [examples[0].pk]
 
 
-def test_a_revalidation_batch_reads_and_writes_in_as_many_queries_however_many_examples(dataset):
+def test_it_a_revalidation_batch_reads_and_writes_in_as_many_queries_however_many_examples(dataset):
     def mails(count: int, start: int) -> list[dict]:  # each with an issue to store
         return [_qa(f"Mail me at ann{number}@example.com", "Sure.") for number in range(start, start + count)]
 

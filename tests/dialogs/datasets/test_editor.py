@@ -92,7 +92,7 @@ def test_it_works_without_javascript(client, curator, example):
     assert fresh(example).messages[1]["content"] == "A sequence."
 
 
-def test_each_message_operation(client, curator, example):
+def test_it_each_message_operation(client, curator, example):
     client.force_login(curator)
 
     def post(name, data, *args):
@@ -129,7 +129,7 @@ def test_each_message_operation(client, curator, example):
     assert changed.revisions.count() == changed.version == 11
 
 
-def test_an_inserted_message_opens_for_typing(client, curator, example):
+def test_it_an_inserted_message_opens_for_typing(client, curator, example):
     client.force_login(curator)
     response = client.post(url(example, "example_insert"), {"version": 1, "position": 4, "role": "user"}, **HTMX)
     html = response.content.decode()
@@ -138,7 +138,7 @@ def test_an_inserted_message_opens_for_typing(client, curator, example):
     assert 'href="#message-4"' in html and "The message is empty." in html
 
 
-def test_save_marks_it_ready_and_goes_back_to_the_dataset(client, curator, example):
+def test_it_save_marks_it_ready_and_goes_back_to_the_dataset(client, curator, example):
     client.force_login(curator)
     response = client.post(url(example, "example_status"), {"version": 1, "status": "ready"}, **HTMX)
     dataset_url = reverse("dialogs:dataset", args=[example.dataset.course.slug, example.dataset_id])
@@ -151,7 +151,7 @@ def test_save_marks_it_ready_and_goes_back_to_the_dataset(client, curator, examp
     assert response.status_code == 302 and fresh(example).status == Example.Status.DRAFT
 
 
-def test_discard_drops_a_draft_but_not_a_ready_example(client, curator, example, dataset, assistant):
+def test_it_discard_drops_a_draft_but_not_a_ready_example(client, curator, example, dataset, assistant):
     client.force_login(curator)
     curation.example_change(example=example, version=1, user=curator, change=edits.set_status("ready"))
     response = client.post(url(example, "example_discard"), **HTMX)
@@ -165,7 +165,7 @@ def test_discard_drops_a_draft_but_not_a_ready_example(client, curator, example,
     assert not Example.objects.filter(pk=draft.pk).exists()
 
 
-def test_a_ready_example_is_deleted_only_at_its_version(client, curator, example):
+def test_it_a_ready_example_is_deleted_only_at_its_version(client, curator, example):
     client.force_login(curator)
     curation.example_change(example=example, version=1, user=curator, change=edits.set_status("ready"))
     response = client.post(url(example, "example_delete"), {"version": 1}, **HTMX)
@@ -176,7 +176,7 @@ def test_a_ready_example_is_deleted_only_at_its_version(client, curator, example
     assert not Example.objects.filter(pk=example.pk).exists()
 
 
-def test_a_stale_edit_is_a_conflict_that_shows_both_texts(client, curator, second_curator, example):
+def test_it_a_stale_edit_is_a_conflict_that_shows_both_texts(client, curator, second_curator, example):
     curation.example_change(
         example=example, version=1, user=second_curator, change=edits.set_content(1, "Their better answer.")
     )
@@ -194,7 +194,7 @@ def test_a_stale_edit_is_a_conflict_that_shows_both_texts(client, curator, secon
     assert saved.messages[1]["content"] == "Their better answer." and saved.version == 2
 
 
-def test_a_conflict_without_javascript_shows_the_current_editor_and_the_notice(
+def test_it_a_conflict_without_javascript_shows_the_current_editor_and_the_notice(
     client, curator, second_curator, example
 ):
     curation.example_change(example=example, version=1, user=second_curator, change=edits.delete_message(1))
@@ -207,7 +207,7 @@ def test_a_conflict_without_javascript_shows_the_current_editor_and_the_notice(
     assert fresh(example).messages[1]["content"] == "And a tuple?"
 
 
-def test_a_message_that_is_gone_is_a_clear_message(client, curator, example):
+def test_it_a_message_that_is_gone_is_a_clear_message(client, curator, example):
     client.force_login(curator)
     for name in ("example_content", "example_delete_message", "example_role", "example_weight"):
         response = client.post(url(example, name, 99), {"version": 1, "content": "x", "role": "user"}, **HTMX)
@@ -242,7 +242,7 @@ def _editor_urls(example: Example) -> list[str]:
 
 
 @pytest.mark.parametrize("who", ["learner", "other_curator", "stranger"])
-def test_others_get_404_on_every_editor_url(client, request, example, who):
+def test_it_others_get_404_on_every_editor_url(client, request, example, who):
     client.force_login(request.getfixturevalue(who))
     # (a dataset of the example's course to move it to, which the others must not reach either)
     dataset = curation.dataset_create(course=example.dataset.course, name="Elsewhere", user=None).pk
@@ -256,14 +256,14 @@ def test_others_get_404_on_every_editor_url(client, request, example, who):
     assert saved.version == 1 and saved.messages == example.messages
 
 
-def test_the_example_of_another_dataset_url_is_404(client, curator, example, course):
+def test_it_the_example_of_another_dataset_url_is_404(client, curator, example, course):
     other = curation.dataset_create(course=course, name="Other", user=curator)
     client.force_login(curator)
     address = reverse("dialogs:example", args=[course.slug, other.pk, example.pk])
     assert client.get(address).status_code == 404
 
 
-def test_the_history_shows_a_diff_per_revision(client, curator, example):
+def test_it_the_history_shows_a_diff_per_revision(client, curator, example):
     example = curation.example_change(
         example=example, version=1, user=curator, change=edits.set_content(1, "An ordered,\nmutable collection.")
     )
@@ -284,7 +284,7 @@ def test_the_history_shows_a_diff_per_revision(client, curator, example):
     assert client.get(url(example, "example_revision", 9)).status_code == 404
 
 
-def test_a_rewritten_answer_shows_the_dpo_note_with_the_recorded_answer(client, curator, example):
+def test_it_a_rewritten_answer_shows_the_dpo_note_with_the_recorded_answer(client, curator, example):
     client.force_login(curator)
     page = client.get(url(example)).content.decode()
     assert "rejected answer of a preference (DPO) pair" not in page
@@ -295,7 +295,9 @@ def test_a_rewritten_answer_shows_the_dpo_note_with_the_recorded_answer(client, 
     assert len(list(lines.dpo_rows(fresh(example), ""))) == 1
 
 
-def test_html_in_messages_is_escaped_in_the_editor_the_conflict_and_the_diff(client, curator, second_curator, example):
+def test_it_html_in_messages_is_escaped_in_the_editor_the_conflict_and_the_diff(
+    client, curator, second_curator, example
+):
     escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
     client.force_login(curator)
     client.post(url(example, "example_content", 0), {"version": 1, "content": SCRIPT}, **HTMX)
@@ -318,7 +320,7 @@ def test_html_in_messages_is_escaped_in_the_editor_the_conflict_and_the_diff(cli
         assert "<script>alert" not in diff and escaped in diff, version
 
 
-def test_the_editor_reads_the_same_number_of_queries_whatever_the_size(client, curator, example):
+def test_it_the_editor_reads_the_same_number_of_queries_whatever_the_size(client, curator, example):
     client.force_login(curator)
     client.get(url(example))  # warm up: session, caches
     with CaptureQueriesContext(connection) as small:

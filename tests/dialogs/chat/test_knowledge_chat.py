@@ -11,7 +11,7 @@ from assistants import knowledge
 from assistants.models import Assistant, Passage
 from assistants.services import assistant_update
 from dialogs.models import Example, Message
-from tests.chat.test_stream import _ask, _events, _http, _stream_url
+from tests.dialogs.chat.test_stream import _ask, _events, _http, _stream_url
 from tests.fixtures.sandbox import sandbox_as_model_server
 
 LESSON = """# While loops
@@ -45,7 +45,7 @@ def _chat(client, asgi_server, course, learner, question=QUESTION) -> Message:
     return answer
 
 
-def test_the_assistant_keeps_its_knowledge_and_citations_on_a_self_hosted_model(
+def test_it_the_assistant_keeps_its_knowledge_and_citations_on_a_self_hosted_model(
     client, course, learner, curator, taught_tutor, asgi_server
 ):
     hosted = _chat(client, asgi_server, course, learner)
@@ -70,7 +70,7 @@ def test_the_assistant_keeps_its_knowledge_and_citations_on_a_self_hosted_model(
     assert shown.status_code == 200 and "repeats its body" in shown.content.decode()
 
 
-def test_graduating_the_answer_keeps_the_search_call_and_its_passages(
+def test_it_graduating_the_answer_keeps_the_search_call_and_its_passages(
     client, course, learner, curator, taught_tutor, asgi_server
 ):
     assistant_update(assistant=taught_tutor, user=curator, provider=sandbox_as_model_server(asgi_server))
@@ -99,7 +99,7 @@ def test_graduating_the_answer_keeps_the_search_call_and_its_passages(
     assert row["tools"][0]["function"]["name"] == "search_knowledge"
 
 
-def test_in_context_mode_the_example_has_the_question_as_sent(
+def test_it_in_context_mode_the_example_has_the_question_as_sent(
     client, course, learner, curator, taught_tutor, asgi_server
 ):
     assistant_update(
@@ -118,7 +118,7 @@ def test_in_context_mode_the_example_has_the_question_as_sent(
     assert example.messages[0]["content"].endswith(f"Question: {QUESTION}")
 
 
-def test_a_passage_is_shown_only_to_members_of_its_course(client, course, other_curator, stranger, taught_tutor):
+def test_it_a_passage_is_shown_only_to_members_of_its_course(client, course, other_curator, stranger, taught_tutor):
     passage = Passage.objects.get(knowledge_file__assistant=taught_tutor)
     url = f"/c/{course.slug}/assistants/passages/{passage.pk}/"
     for outsider in (other_curator, stranger):

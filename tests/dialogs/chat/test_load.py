@@ -54,7 +54,7 @@ def test_it_holds_no_pooled_connection_while_the_model_thinks(client, course, le
     assert answer.status == "complete"
 
 
-def test_a_streamed_answer_is_recorded_through_a_moment_of_overload(
+def test_it_a_streamed_answer_is_recorded_through_a_moment_of_overload(
     client, course, learner, served_tutor, asgi_server, monkeypatch
 ):
     record = chat.answer_record
@@ -92,7 +92,7 @@ def _locked():
 
 @pytest.mark.parametrize("accept", ["application/json", "text/html"])
 @pytest.mark.parametrize("overload", [_pool_timeout, _locked], ids=["pool timeout", "locked SQLite"])
-def test_past_capacity_the_learner_is_told_to_try_again_and_nothing_is_written(
+def test_it_past_capacity_the_learner_is_told_to_try_again_and_nothing_is_written(
     client, course, learner, tutor, monkeypatch, accept, overload
 ):
     def overloaded(**kwargs):
@@ -111,7 +111,7 @@ def test_past_capacity_the_learner_is_told_to_try_again_and_nothing_is_written(
     assert not Message.objects.exists()
 
 
-def test_a_database_error_that_is_not_overload_stays_a_server_error(client, course, learner, tutor, monkeypatch):
+def test_it_a_database_error_that_is_not_overload_stays_a_server_error(client, course, learner, tutor, monkeypatch):
     def broken(**kwargs):
         raise OperationalError("no such column: dialogs_dialog.title")
 

@@ -28,6 +28,6 @@ def test_it_cuts_a_long_message_around_the_first_match_at_word_boundaries():
     assert len(shown) <= 200
 
 
-def test_without_a_match_it_shows_the_start_and_joins_lines():
+def test_it_without_a_match_it_shows_the_start_and_joins_lines():
     assert excerpt("First line\r\nsecond   line", "absent", prefixes=True) == [Part("First line second line")]
     assert excerpt("Some text", "'&|!", prefixes=True) == [Part("Some text")]  # no words to mark

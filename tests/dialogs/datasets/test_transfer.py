@@ -15,7 +15,7 @@ from dialogs.models import Dataset, Example, Transfer
 from llm.catalog import get_model
 from llm.tokens import count_messages
 from tests.conftest import add_member, make_user, stalled
-from tests.curation.dataset_fixtures import INSTRUCTIONS, assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
+from tests.dialogs.datasets.dataset_fixtures import INSTRUCTIONS, assistant, dataset, demo_rows, fill  # noqa: F401 -- fixtures
 from trainingfiles.validation import validate_dataset
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,7 @@ def _assert_follows_the_guide(line: str) -> None:
     assert count_messages(messages) <= 65_536
 
 
-def test_the_export_passes_openais_checks_and_round_trips_unchanged(client, curator, course, filled):
+def test_it_the_export_passes_openais_checks_and_round_trips_unchanged(client, curator, course, filled):
     client.force_login(curator)
     exported = _export(client, filled)
     lines = exported.decode().splitlines()
@@ -141,7 +141,7 @@ def test_it_streams_with_a_filename_and_a_content_type(client, curator, filled):
 
 
 @override_settings(DATASET_BACKGROUND_EXAMPLES=5)
-def test_a_large_export_runs_in_the_background_with_progress(
+def test_it_a_large_export_runs_in_the_background_with_progress(
     client, curator, filled, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(lines, "PROGRESS_EVERY", 4)
@@ -171,7 +171,7 @@ def test_a_large_export_runs_in_the_background_with_progress(
     assert b"".join(download.streaming_content) == streamed
 
 
-def test_a_running_transfer_is_polled_every_second(client, curator, dataset):
+def test_it_a_running_transfer_is_polled_every_second(client, curator, dataset):
     Transfer.objects.create(
         kind=Transfer.Kind.EXPORT, dataset=dataset, format="supervised", status="running", done=3, total=12
     )
@@ -216,7 +216,7 @@ def test_it_imports_csv(client, curator, dataset):
     assert not second.system_overridden
 
 
-def test_a_file_with_one_bad_line_names_it_and_imports_nothing(client, curator, dataset):
+def test_it_a_file_with_one_bad_line_names_it_and_imports_nothing(client, curator, dataset):
     client.force_login(curator)
     content = (
         _jsonl(demo_rows(2)) + b'{"messages": [{"role": "user", "content": "No answer"}]}\n' + _jsonl(demo_rows(1))
@@ -232,7 +232,7 @@ def test_a_file_with_one_bad_line_names_it_and_imports_nothing(client, curator, 
     assert dataset.examples.count() == 0
 
 
-def test_an_oversized_or_unknown_file_is_refused_clearly(client, curator, dataset):
+def test_it_an_oversized_or_unknown_file_is_refused_clearly(client, curator, dataset):
     client.force_login(curator)
     with override_settings(DATASET_IMPORT_MAX_BYTES=200):
         html = _upload(client, dataset, _jsonl(demo_rows(3))).content.decode()
@@ -242,7 +242,7 @@ def test_an_oversized_or_unknown_file_is_refused_clearly(client, curator, datase
     assert not Transfer.objects.exists()
 
 
-def test_preference_pairs_are_not_imported_as_examples(client, curator, dataset):
+def test_it_preference_pairs_are_not_imported_as_examples(client, curator, dataset):
     client.force_login(curator)
     pair = {
         "input": {"messages": [{"role": "user", "content": "Hi"}]},
@@ -254,7 +254,7 @@ def test_preference_pairs_are_not_imported_as_examples(client, curator, dataset)
 
 
 @override_settings(DATASET_BACKGROUND_EXAMPLES=5)
-def test_a_large_import_runs_in_the_background_with_progress(
+def test_it_a_large_import_runs_in_the_background_with_progress(
     client, curator, dataset, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(curation, "PROGRESS_EVERY", 4)
@@ -283,7 +283,7 @@ class Killed(BaseException):
 
 
 @override_settings(DATASET_BACKGROUND_EXAMPLES=5)
-def test_an_import_whose_worker_is_killed_midway_is_done_whole_by_the_next_delivery(curator, dataset, monkeypatch):
+def test_it_an_import_whose_worker_is_killed_midway_is_done_whole_by_the_next_delivery(curator, dataset, monkeypatch):
     monkeypatch.setattr(curation, "PROGRESS_EVERY", 2)
     upload = transfer.transfer_upload(
         dataset=dataset, upload=SimpleUploadedFile("mine.jsonl", _jsonl(demo_rows(8))), user=curator
@@ -348,7 +348,7 @@ def transfers(dataset, curator, filled):
 
 
 @pytest.mark.parametrize("who", ["learner", "other_curator", "stranger"])
-def test_non_curators_of_the_course_get_404_everywhere(client, request, dataset, transfers, who):
+def test_it_non_curators_of_the_course_get_404_everywhere(client, request, dataset, transfers, who):
     export, upload = transfers
     client.force_login(request.getfixturevalue(who))
     example = dataset.examples.first()
@@ -362,14 +362,14 @@ def test_non_curators_of_the_course_get_404_everywhere(client, request, dataset,
     assert example.version == 1 and Dataset.objects.get(pk=dataset.pk).name == "Tutor examples"
 
 
-def test_a_visitor_is_sent_to_log_in(client, dataset, transfers):
+def test_it_a_visitor_is_sent_to_log_in(client, dataset, transfers):
     export, upload = transfers
     for url, methods in _urls(dataset, dataset.examples.first(), export, upload):
         response = getattr(client, methods[0])(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_another_courses_curator_cannot_reach_a_transfer_through_their_own_dataset(
+def test_it_another_courses_curator_cannot_reach_a_transfer_through_their_own_dataset(
     client, dataset, transfers, other_course, other_curator
 ):
     export, upload = transfers
@@ -382,7 +382,7 @@ def test_another_courses_curator_cannot_reach_a_transfer_through_their_own_datas
     assert not theirs.examples.exists()
 
 
-def test_an_upload_waiting_for_confirmation_is_its_uploaders_alone(client, course, dataset, transfers):
+def test_it_an_upload_waiting_for_confirmation_is_its_uploaders_alone(client, course, dataset, transfers):
     export, upload = transfers
     colleague = make_user("colleague@example.com")
     add_member(colleague, course, Membership.Role.CURATOR)
@@ -393,7 +393,7 @@ def test_an_upload_waiting_for_confirmation_is_its_uploaders_alone(client, cours
     assert client.get(reverse("dialogs:dataset_download", args=[slug, dataset.pk, export.pk])).status_code == 200
 
 
-def test_the_demo_datasets_export_passes_openais_checks_and_round_trips(client, db):
+def test_it_the_demo_datasets_export_passes_openais_checks_and_round_trips(client, db):
     from django.core.management import call_command
 
     from accounts.demo import CURATOR_EMAIL

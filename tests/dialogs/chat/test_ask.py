@@ -50,7 +50,9 @@ def test_it_refuses_an_overlong_message_and_says_the_limit(client, course, learn
     assert not Message.objects.exists()
 
 
-def test_with_several_assistants_a_new_question_names_one_of_this_courses(client, course, other_course, learner, tutor):
+def test_it_with_several_assistants_a_new_question_names_one_of_this_courses(
+    client, course, other_course, learner, tutor
+):
     second = assistant_create(course=course, name="Reviewer", provider=tutor.provider, model=tutor.model, user=None)
     foreign = assistant_create(
         course=other_course, name="Theirs", provider=tutor.provider, model=tutor.model, user=None
@@ -185,7 +187,7 @@ def test_it_shows_a_long_playground_dialog_in_a_fixed_number_of_queries(
     assert response.text.count("data-debug") == 11
 
 
-def test_a_stop_pressed_while_the_answer_streams_wins_over_complete(client, course, learner, tutor):
+def test_it_a_stop_pressed_while_the_answer_streams_wins_over_complete(client, course, learner, tutor):
     from assistants.events import Turn
     from dialogs.chat import services as chat
 

@@ -16,7 +16,7 @@ from dialogs.datasets import services as curation
 from dialogs.models import Dialog, Message
 from dialogs.records import triage
 from dialogs.tasks import dialogs_triage
-from tests.curation.dialog_helpers import answers, record
+from tests.dialogs.records.dialog_helpers import answers, record
 
 pytestmark = pytest.mark.django_db
 

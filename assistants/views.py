@@ -6,28 +6,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from courses.access import CourseAccess, course_for_user
+from courses.access import get_course_for_user
 from courses.models import Membership
 from llm.catalog import MODELS
 from llm.models import ServedModel
 
 from . import services
+from .access import get_assistant_for_user
 from .forms import ApiKeyForm, AssistantForm, KnowledgeFileForm
 from .knowledge import knowledge_file_add, knowledge_file_delete
 from .models import ApiKey, Assistant, KnowledgeFile
 from .notices import assistant_notices
 from .passages import searchable_passages
 from .selectors import instructions_history
-
-
-def _get_course_for_curator(request: HttpRequest, slug: str) -> CourseAccess:
-    return course_for_user(request.user, slug, role=Membership.Role.CURATOR)
-
-
-def _get_assistant_for_curator(request: HttpRequest, slug: str, pk: int) -> tuple[CourseAccess, Assistant]:
-    access = _get_course_for_curator(request, slug)
-    assistant = get_object_or_404(Assistant.objects.select_related("course", "provider"), course=access.course, pk=pk)
-    return access, assistant
 
 
 def _pop_new_api_key(request: HttpRequest, assistant: Assistant) -> dict | None:
@@ -51,7 +42,7 @@ def _knowledge_context(assistant: Assistant) -> dict:
 @require_GET
 @login_required
 def assistant_list(request: HttpRequest, slug: str) -> HttpResponse:
-    access = _get_course_for_curator(request, slug)
+    access = get_course_for_user(request.user, slug, role=Membership.Role.CURATOR)
     assistants = access.course.assistants.select_related("provider")
     return render(
         request, "assistants/list.html", {"access": access, "course": access.course, "assistants": assistants}
@@ -66,7 +57,7 @@ def _served_models():
 @require_http_methods(["GET", "POST"])
 @login_required
 def assistant_new(request: HttpRequest, slug: str) -> HttpResponse:
-    access = _get_course_for_curator(request, slug)
+    access = get_course_for_user(request.user, slug, role=Membership.Role.CURATOR)
     form = AssistantForm(request.POST or None, course=access.course)
     if request.method == "POST" and form.is_valid():
         assistant = services.assistant_create(course=access.course, user=request.user, **form.cleaned_data)
@@ -85,7 +76,7 @@ def assistant_new(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def assistant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    access, assistant = _get_assistant_for_curator(request, slug, pk)
+    access, assistant = get_assistant_for_user(request.user, slug, pk)
     form = AssistantForm(request.POST or None, instance=assistant, course=assistant.course)
     if request.method == "POST" and form.is_valid():
         services.assistant_update(assistant=assistant, user=request.user, **form.cleaned_data)
@@ -113,7 +104,7 @@ def assistant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 def knowledge_files(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """GET: the files' live status (polled by HTMX). POST: upload a file."""
-    _access, assistant = _get_assistant_for_curator(request, slug, pk)
+    _access, assistant = get_assistant_for_user(request.user, slug, pk)
     upload_form = KnowledgeFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if upload_form.is_valid():
@@ -130,7 +121,7 @@ def knowledge_files(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def knowledge_file_remove(request: HttpRequest, slug: str, pk: int, file_pk: int) -> HttpResponse:
-    _access, assistant = _get_assistant_for_curator(request, slug, pk)
+    _access, assistant = get_assistant_for_user(request.user, slug, pk)
     knowledge_file = get_object_or_404(KnowledgeFile, assistant=assistant, pk=file_pk)
     knowledge_file_delete(knowledge_file=knowledge_file)
     messages.success(request, _("“%(name)s” is being deleted.") % {"name": knowledge_file.name})
@@ -140,7 +131,7 @@ def knowledge_file_remove(request: HttpRequest, slug: str, pk: int, file_pk: int
 @require_GET
 @login_required
 def assistant_versions(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    access, assistant = _get_assistant_for_curator(request, slug, pk)
+    access, assistant = get_assistant_for_user(request.user, slug, pk)
     changes = instructions_history(versions=list(assistant.versions.select_related("created_by")))
     context = {"access": access, "course": assistant.course, "assistant": assistant, "changes": changes}
     return render(request, "assistants/versions.html", context)
@@ -149,7 +140,7 @@ def assistant_versions(request: HttpRequest, slug: str, pk: int) -> HttpResponse
 @require_POST
 @login_required
 def api_key_new(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    _access, assistant = _get_assistant_for_curator(request, slug, pk)
+    _access, assistant = get_assistant_for_user(request.user, slug, pk)
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give the key a name."))
@@ -163,7 +154,7 @@ def api_key_new(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def api_key_revoke(request: HttpRequest, slug: str, pk: int, key_pk: int) -> HttpResponse:
-    _access, assistant = _get_assistant_for_curator(request, slug, pk)
+    _access, assistant = get_assistant_for_user(request.user, slug, pk)
     api_key = get_object_or_404(ApiKey, assistant=assistant, pk=key_pk)
     services.api_key_revoke(api_key=api_key)
     messages.success(request, _("The key “%(name)s” is revoked.") % {"name": api_key.name})
@@ -174,7 +165,7 @@ def api_key_revoke(request: HttpRequest, slug: str, pk: int, key_pk: int) -> Htt
 @login_required
 def passage_detail(request: HttpRequest, slug: str, passage_pk: int) -> HttpResponse:
     """A cited passage, for every member of the course: where a citation's link leads."""
-    access = course_for_user(request.user, slug)
+    access = get_course_for_user(request.user, slug)
     passages = searchable_passages().filter(assistant__course=access.course)
     passage = get_object_or_404(passages.select_related("knowledge_file__assistant"), pk=passage_pk)
     around = {

@@ -6,7 +6,7 @@
    `validate_dataset` plus `export_supervised` over the same examples, each timed run on a copy
    freshly decoded from JSON (see time_shape). The worst shape counts.
 2. Memory: in a throwaway database (bench/harness.py; SQLite, or PostgreSQL via DATABASE_URL),
-   streams `dialogs.lines.dataset_rows` → `export_supervised` for a dataset of --examples and of
+   streams `dialogs.datasets.lines.dataset_rows` → `export_supervised` for a dataset of --examples and of
    --memory-examples examples, each in a fresh subprocess, and compares the peaks (tracemalloc).
 
     .venv/bin/python bench/dataset_export.py [--examples 10000] [--memory-examples 100000]
@@ -170,7 +170,7 @@ def memory_worker(count: int, seed: int) -> None:
     with throwaway_database() as database_url:
         setup_django(database_url)
         from courses.models import Course
-        from dialogs.lines import dataset_rows
+        from dialogs.datasets.lines import dataset_rows
         from dialogs.models import Dataset, Example
         from trainingfiles.formats import export_supervised
 

@@ -40,7 +40,7 @@ MODEL = "gpt-4.1-mini-2025-04-14"
 def make_world(count: int, seed: int = 7):
     from accounts.models import User
     from courses.models import Course, Membership
-    from dialogs import curation
+    from dialogs.datasets import services as curation
     from dialogs.models import Example
     from llm.models import Provider
 
@@ -92,7 +92,7 @@ def analyze() -> None:
 
 def validate_whole(dataset) -> float:
     """What each load of the page did before: validate every ready example, then the statistics."""
-    from dialogs import lines
+    from dialogs.datasets import lines
     from llm.catalog import get_model
     from trainingfiles.stats import dataset_stats
     from trainingfiles.validation import validate_dataset
@@ -105,7 +105,7 @@ def validate_whole(dataset) -> float:
 
 
 def _with_system(dataset):
-    from dialogs import lines
+    from dialogs.datasets import lines
 
     for example in lines.dataset_examples(dataset):
         yield example, lines.system_message(example, dataset)
@@ -141,7 +141,8 @@ def query_counts(client, dataset) -> dict[int, int]:
 
 
 def time_edits(dataset, curator, edits: int, seed: int = 11) -> list[float]:
-    from dialogs import curation
+    from dialogs.datasets import edits as changes
+    from dialogs.datasets import services as curation
     from dialogs.models import Example
 
     rng = random.Random(seed)
@@ -155,7 +156,7 @@ def time_edits(dataset, curator, edits: int, seed: int = 11) -> list[float]:
             example=example,
             version=example.version,
             user=curator,
-            change=curation.set_content(index, f"Исправленный ответ {number}: используйте enumerate(items)."),
+            change=changes.set_content(index, f"Исправленный ответ {number}: используйте enumerate(items)."),
         )
         timings.append((time.perf_counter() - started) * 1000)
     return timings
@@ -175,7 +176,7 @@ def main() -> int:
         from django.core.management import call_command
         from django.test import Client
 
-        from dialogs import checks, report
+        from dialogs.datasets import checks, report
 
         call_command("collectstatic", interactive=False, verbosity=0)
         started = time.perf_counter()

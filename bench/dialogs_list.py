@@ -289,8 +289,8 @@ def analyze() -> None:
 
 
 def triage_all() -> tuple[float, dict]:
-    """The worker's backfill of the flags (dialogs.triage), timed: seconds, and dialogs per flag."""
-    from dialogs import triage
+    """The worker's backfill of the flags (dialogs.records.triage), timed: seconds, and dialogs per flag."""
+    from dialogs.records import triage
 
     started = time.perf_counter()
     triage.dialogs_triage()

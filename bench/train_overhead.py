@@ -37,7 +37,7 @@ def make_dataset(count: int):
     from django.conf import settings
 
     from courses.models import Course
-    from dialogs import curation
+    from dialogs.datasets import services as curation
     from llm.models import Provider
     from training.models import BaseModel
 

@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from accounts.views import admin_login
-from dialogs import api
+from dialogs.chat import api
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:

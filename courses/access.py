@@ -1,7 +1,10 @@
-"""The one place that decides who may open a course. Every view that reaches a course object
-goes through `course_for_user` (usually via a private `_get_course_for_user` helper of its app),
-or, where one query must fetch an object and the user's role together, `member_role` +
-`access_for`."""
+"""The one place that decides who may open a course.
+
+The convention, in every app: a view reaches a course object only through its app's `access.py`,
+`get_<object>_for_user(user, slug, ...)`, which answers 404 — for another course's objects as for
+missing ones — and states the role it requires (`role=`, or the docstring). They all start from
+`get_course_for_user`; where one query must fetch an object and the user's role together (the
+chat's stream), `member_role` + `access_for` apply the same rules."""
 
 from dataclasses import dataclass
 
@@ -43,8 +46,9 @@ def access_for(user: User, course: Course | None, member_role: str | None, *, ro
     return CourseAccess(course=course, role=member_role)
 
 
-def course_for_user(user: User, slug: str, *, role: str | None = None) -> CourseAccess:
-    """Return the course with this slug and the user's role in it, or raise Http404."""
+def get_course_for_user(user: User, slug: str, *, role: str | None = None) -> CourseAccess:
+    """Return the course with this slug and the user's role in it, or raise Http404. Any member
+    may open it; with `role`, only members with that role (admins count as curators)."""
     if not user.is_authenticated:
         raise Http404
     # Members are the common case: one query finds the course and the role together.

@@ -3,12 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .access import CourseAccess, course_for_user
+from .access import get_course_for_user
 from .selectors import course_accesses_for_user
-
-
-def _get_course_for_user(request: HttpRequest, slug: str, role: str | None = None) -> CourseAccess:
-    return course_for_user(request.user, slug, role=role)
 
 
 @require_GET
@@ -21,7 +17,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def course(request: HttpRequest, slug: str) -> HttpResponse:
-    access = _get_course_for_user(request, slug)
+    access = get_course_for_user(request.user, slug)
     memberships = None
     if access.is_curator:
         memberships = access.course.memberships.select_related("user").order_by("role", "user__email")

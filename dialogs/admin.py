@@ -4,7 +4,7 @@
 from django.contrib import admin
 from django.db import transaction
 
-from . import checks
+from .datasets import checks
 from .models import Dataset, Dialog, Example, ExampleRevision, Message, Transfer
 
 

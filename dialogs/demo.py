@@ -2,8 +2,9 @@
 some rated, some with tool calls, citations, a failed answer) and a dataset of ready examples made
 from them with 🎓 — one with a rewritten answer, so the DPO export has a pair.
 
-Everything goes through the services the product uses (dialogs.chat, dialogs.curation), so the
-demo's dialogs look exactly like recorded ones. Loaded once: a rerun finds the dataset and stops.
+Everything goes through the services the product uses (dialogs.chat.services,
+dialogs.datasets.services), so the demo's dialogs look exactly like recorded ones. Loaded once: a
+rerun finds the dataset and stops.
 """
 
 from datetime import timedelta
@@ -17,8 +18,11 @@ from assistants.models import Assistant
 from courses.demo import DEMO_COURSE_SLUG
 from courses.models import Course
 
-from . import chat, curation, triage
+from .chat import services as chat
+from .datasets import edits
+from .datasets import services as curation
 from .models import Dialog, Message
+from .records import triage
 
 DATASET_NAME = "Python tutor: curated answers"
 LOOPS = "lesson-1-loops.md"
@@ -445,7 +449,7 @@ DIALOGS: list[tuple[str, str, int, list[dict], bool]] = [
         ],
         False,
     ),
-    (  # the learner asks again in other words, then complains: triage flags it (dialogs.triage)
+    (  # the learner asks again in other words, then complains: triage flags it (dialogs.records.triage)
         "chat",
         "learner",
         1,
@@ -543,10 +547,10 @@ def load(*, stdout) -> None:
         if better is not None:  # the curator rewrote the answer: a DPO pair (better vs recorded)
             last = max(i for i, m in enumerate(example.messages) if m["role"] == "assistant")
             example = curation.example_change(
-                example=example, version=example.version, user=curator, change=curation.set_content(last, better)
+                example=example, version=example.version, user=curator, change=edits.set_content(last, better)
             )
         curation.example_change(
-            example=example, version=example.version, user=curator, change=curation.set_status("ready")
+            example=example, version=example.version, user=curator, change=edits.set_status("ready")
         )
     flagged = triage.dialogs_triage()  # at once, rather than at the worker's first sweep
     stdout.write(

@@ -2,7 +2,8 @@
 
 from django.conf import settings
 
-from . import checks, transfer, triage
+from .datasets import checks, transfer
+from .records import triage
 
 
 def transfer_run(transfer_id: int) -> None:

@@ -1,6 +1,9 @@
 from django.urls import include, path
 
-from . import browse, datasets, editor, views
+from .chat import views
+from .datasets import views as datasets
+from .datasets import views_editor as editor
+from .records import views as records
 
 app_name = "dialogs"
 
@@ -46,10 +49,10 @@ urlpatterns = [
     path("chat/", include(_chat_patterns("chat", playground=False))),
     path("playground/", include(_chat_patterns("playground", playground=True))),
     # Curation (curators only).
-    path("dialogs/", browse.dialog_list, name="list"),
-    path("dialogs/add/", browse.dialogs_add, name="add"),
-    path("dialogs/<int:dialog_id>/", browse.dialog_detail, name="detail"),
-    path("dialogs/<int:dialog_id>/graduate/", browse.dialog_graduate, name="graduate"),
+    path("dialogs/", records.dialog_list, name="list"),
+    path("dialogs/add/", records.dialogs_add, name="add"),
+    path("dialogs/<int:dialog_id>/", records.dialog_detail, name="detail"),
+    path("dialogs/<int:dialog_id>/graduate/", records.dialog_graduate, name="graduate"),
     path("datasets/", datasets.dataset_list, name="datasets"),
     path("datasets/<int:dataset_id>/", datasets.dataset_detail, name="dataset"),
     path("datasets/<int:dataset_id>/examples/<int:example_id>/", editor.example_edit, name="example"),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from assistants.access import get_assistant_for_user
 from core.streaming import stream_for
 from training import files as training_files
 from training import services as training_services
@@ -18,7 +19,7 @@ from training import services as training_services
 from . import activation as activations
 from . import evaluation as evaluations
 from . import selfhosted
-from .access import get_assistant_for_curator, get_evaluation_for_curator, get_model_for_curator
+from .access import get_evaluation_for_user, get_trained_model_for_user
 from .backends import BackendError
 from .forms import ActivateForm, VerdictForm
 from .models import Activation, TrainedModel
@@ -44,7 +45,7 @@ def _zip_response(request: HttpRequest, prefix: str, name: str) -> StreamingHttp
 @login_required
 def model_adapter(request: HttpRequest, slug: str, model_id: int) -> StreamingHttpResponse:
     """A self-hosted model's LoRA adapter (safetensors, its config, tokenizer, manifest) as a ZIP."""
-    _access, trained = get_model_for_curator(request, slug, model_id)
+    _access, trained = get_trained_model_for_user(request.user, slug, model_id)
     return _zip_response(request, _trained_job(trained).adapter_path, f"{trained.name}-adapter")
 
 
@@ -52,7 +53,7 @@ def model_adapter(request: HttpRequest, slug: str, model_id: int) -> StreamingHt
 @login_required
 def model_merge(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
     """Ask a training host for the merged model (a plain model directory, for servers without LoRA)."""
-    _access, trained = get_model_for_curator(request, slug, model_id)
+    _access, trained = get_trained_model_for_user(request.user, slug, model_id)
     try:
         training_services.merge_request(job=_trained_job(trained))
     except training_services.JobError as error:
@@ -65,7 +66,7 @@ def model_merge(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def model_merged(request: HttpRequest, slug: str, model_id: int) -> StreamingHttpResponse:
-    _access, trained = get_model_for_curator(request, slug, model_id)
+    _access, trained = get_trained_model_for_user(request.user, slug, model_id)
     job = _trained_job(trained)
     if job.merge_status != "done" or not job.merged_path:
         raise Http404
@@ -75,7 +76,7 @@ def model_merged(request: HttpRequest, slug: str, model_id: int) -> StreamingHtt
 @require_GET
 @login_required
 def model_detail(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
-    access, trained = get_model_for_curator(request, slug, model_id)
+    access, trained = get_trained_model_for_user(request.user, slug, model_id)
     assistants = list(access.course.assistants.select_related("provider").order_by("name"))
     latest = trained.evaluations.first()
     context = {
@@ -111,7 +112,7 @@ def _say_switch_refused(request: HttpRequest, assistant, error: BackendError) ->
 @require_POST
 @login_required
 def model_activate(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
-    access, trained = get_model_for_curator(request, slug, model_id)
+    access, trained = get_trained_model_for_user(request.user, slug, model_id)
     form = ActivateForm(request.POST, course=access.course)
     if not form.is_valid():
         raise Http404  # an assistant of another course, or none
@@ -130,7 +131,7 @@ def model_activate(request: HttpRequest, slug: str, model_id: int) -> HttpRespon
 @require_POST
 @login_required
 def assistant_rollback(request: HttpRequest, slug: str, assistant_id: int) -> HttpResponse:
-    _access, assistant = get_assistant_for_curator(request, slug, assistant_id)
+    _access, assistant = get_assistant_for_user(request.user, slug, assistant_id)
     try:
         activation: Activation | None = activations.assistant_rollback(assistant=assistant, user=request.user)
     except BackendError as error:
@@ -153,7 +154,7 @@ def assistant_rollback(request: HttpRequest, slug: str, assistant_id: int) -> Ht
 @require_POST
 @login_required
 def evaluation_new(request: HttpRequest, slug: str, model_id: int) -> HttpResponse:
-    _access, trained = get_model_for_curator(request, slug, model_id)
+    _access, trained = get_trained_model_for_user(request.user, slug, model_id)
     evaluation = evaluations.evaluation_start(trained_model=trained, user=request.user)
     return redirect("finetune:evaluation", slug=slug, evaluation_id=evaluation.pk)
 
@@ -162,7 +163,7 @@ def evaluation_new(request: HttpRequest, slug: str, model_id: int) -> HttpRespon
 @login_required
 def evaluation_detail(request: HttpRequest, slug: str, evaluation_id: int) -> HttpResponse:
     """Progress while answering, then blind review: one unjudged item at a time, in random order."""
-    access, evaluation = get_evaluation_for_curator(request, slug, evaluation_id)
+    access, evaluation = get_evaluation_for_user(request.user, slug, evaluation_id)
     if request.method == "POST":
         item = get_object_or_404(evaluation.items, pk=request.POST.get("item"))
         form = VerdictForm(request.POST)

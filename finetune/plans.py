@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from dialogs.lines import dataset_rows
+from dialogs.datasets.lines import dataset_rows
 from dialogs.models import Dataset
 from llm.catalog import DPO, SFT, ModelInfo, default_epochs, get_model
 from llm.models import Provider

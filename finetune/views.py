@@ -10,12 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dialogs.access import curator_access, get_dataset_for_curator
+from courses.access import get_course_for_user
+from courses.models import Membership
+from dialogs.access import get_dataset_for_user
 from llm.catalog import OPENAI, OPENAI_FINE_TUNING_ENDS, get_model, tunable_models
 from training import files as training_files
 
 from . import selfhosted, services, tracking
-from .access import get_run_for_curator, get_snapshot_for_curator
+from .access import get_run_for_user, get_snapshot_for_user
 from .backends import INTERACTIVE, BackendError, backend_for
 from .forms import StartTrainingForm, tunable_providers
 from .models import Run, TrainedModel
@@ -26,7 +28,7 @@ from .selectors import loss_chart
 @require_GET
 @login_required
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
-    access = curator_access(request, slug)
+    access = get_course_for_user(request.user, slug, role=Membership.Role.CURATOR)
     course = access.course
     context = {
         "course": course,
@@ -59,7 +61,7 @@ def _initial_data(dataset, providers) -> dict:
 @login_required
 def run_new(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
     """GET (also with the form's values, to update the estimate) shows the plan; POST starts it."""
-    access, dataset = get_dataset_for_curator(request, slug, dataset_id)
+    access, dataset = get_dataset_for_user(request.user, slug, dataset_id)
     has_pairs = dataset_has_pairs(dataset)
     providers = list(tunable_providers())
     # Always bound: the first view shows the plan for sensible defaults at once.
@@ -134,7 +136,7 @@ def _run_context(access, run: Run) -> dict:
 @require_GET
 @login_required
 def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
-    access, run = get_run_for_curator(request, slug, run_id)
+    access, run = get_run_for_user(request.user, slug, run_id)
     if request.htmx:
         # The page polls while the run is active: the worker asks the provider (no call here).
         tracking.run_sync_enqueue_if_stale(run=run)
@@ -146,7 +148,7 @@ def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
 @login_required
 def run_refresh(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     """🔄: ask the provider now (two calls), then show the run as it is."""
-    access, run = get_run_for_curator(request, slug, run_id)
+    access, run = get_run_for_user(request.user, slug, run_id)
     run = tracking.run_sync(run=run, backend=backend_for(run.provider, **INTERACTIVE))
     if request.htmx:
         return render(request, "finetune/run.html#status", _run_context(access, run))
@@ -156,7 +158,7 @@ def run_refresh(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def run_action(request: HttpRequest, slug: str, run_id: int, action: str) -> HttpResponse:
-    _access, run = get_run_for_curator(request, slug, run_id)
+    _access, run = get_run_for_user(request.user, slug, run_id)
     actions = {"cancel": tracking.run_cancel, "pause": tracking.run_pause, "resume": tracking.run_resume}
     if action == "retry":
         if run.job_id or run.status != Run.Status.FAILED:
@@ -199,7 +201,7 @@ def run_action(request: HttpRequest, slug: str, run_id: int, action: str) -> Htt
 @require_GET
 @login_required
 def snapshot_download(request: HttpRequest, slug: str, snapshot_id: int, split: str) -> FileResponse:
-    _access, snapshot = get_snapshot_for_curator(request, slug, snapshot_id)
+    _access, snapshot = get_snapshot_for_user(request.user, slug, snapshot_id)
     field = {"train": snapshot.training_file, "validation": snapshot.validation_file}.get(split)
     if not field:
         raise Http404
@@ -211,7 +213,7 @@ def snapshot_download(request: HttpRequest, slug: str, snapshot_id: int, split: 
 @login_required
 def run_log(request: HttpRequest, slug: str, run_id: int) -> FileResponse:
     """The whole log of a self-hosted run's trainer (the run page shows its last lines)."""
-    _access, run = get_run_for_curator(request, slug, run_id)
+    _access, run = get_run_for_user(request.user, slug, run_id)
     job = selfhosted.job_of(run)
     if job is None or not job.log_file:
         raise Http404

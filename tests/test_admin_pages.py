@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     "model", sorted(admin.site._registry, key=lambda m: m._meta.label), ids=lambda m: m._meta.label
 )
-def test_admin_pages_open(admin_client, admin_user, model):
+def test_it_admin_pages_open(admin_client, admin_user, model):
     client = admin_client
     opts = model._meta
     changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
@@ -22,7 +22,7 @@ def test_admin_pages_open(admin_client, admin_user, model):
         assert client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code == 200
 
 
-def test_the_admin_has_one_accounts_section_and_an_icon(admin_client):
+def test_it_the_admin_has_one_accounts_section_and_an_icon(admin_client):
     client = admin_client
     page = client.get("/admin/").content.decode()
     sections = re.findall(r'class="section">([^<]+)</a>', page)

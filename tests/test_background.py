@@ -14,7 +14,7 @@ PERIODIC = [
 
 
 @pytest.mark.parametrize("func", PERIODIC)
-def test_the_migrations_schedule_it_every_minute(db, func):
+def test_it_the_migrations_schedule_it_every_minute(db, func):
     schedule = Schedule.objects.get(func=func)
 
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)

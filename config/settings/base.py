@@ -151,7 +151,7 @@ else:
     # Shared by every process (rate limits must hold across web processes), no extra service.
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gradcap_cache"},
-        # A chat stream's ticket (dialogs.tickets) saves its stream a few queries; written to the
+        # A chat stream's ticket (dialogs.chat.tickets) saves its stream a few queries; written to the
         # database cache it would cost more than it saves. Each web process keeps its own: a
         # stream served by another process reads the database instead.
         "tickets": {
@@ -190,7 +190,7 @@ else:
     Q_CLUSTER["orm"] = "default"
 # Unfinished work untouched this long has lost its task and is queued again (core/background.py).
 TASK_STALLED_SECONDS = Q_CLUSTER["retry"] + 60
-# The triage sweep (every minute, dialogs.triage) stops after this long, before the next one starts.
+# The triage sweep (every minute, dialogs.records.triage) stops after this long, before the next one starts.
 TRIAGE_SWEEP_SECONDS = 45
 
 # Accounts: email login through django-allauth.

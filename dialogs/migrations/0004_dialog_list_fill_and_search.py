@@ -7,7 +7,7 @@ back to `icontains` elsewhere.
 
 from django.db import migrations
 
-from dialogs.counters import example_figures, message_figures
+from dialogs.records.counters import example_figures, message_figures
 
 SEARCH_INDEX = "message_content_fts"
 

@@ -46,7 +46,7 @@ def test_it_logs_out(client, learner):
     assert client.get("/").status_code == 302
 
 
-def test_the_admin_signs_in_where_failed_attempts_are_throttled(client, site_admin):
+def test_it_the_admin_signs_in_where_failed_attempts_are_throttled(client, site_admin):
     """Django's admin login form has no limit: /admin/login/ leads to the throttled sign-in page
     (allauth: 5 failed attempts per account in 5 minutes), and back to the admin page asked for."""
     response = client.get("/admin/llm/provider/")

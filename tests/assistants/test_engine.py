@@ -93,7 +93,7 @@ def test_it_runs_a_function_and_answers_with_its_output(live_assistant):
     assert done.turn.tool_calls[0]["call_id"] == calls[0].call_id and calls[0].call_id
 
 
-def test_both_wires_record_the_same_turn(asgi_server, course, curator):
+def test_it_both_wires_record_the_same_turn(asgi_server, course, curator):
     """What dialogs record (text, tool calls, usage) does not depend on the wire that carried it."""
     turns = {}
     for wire_api in Provider.WireApi.values:
@@ -187,7 +187,7 @@ def test_it_offers_the_code_interpreter_only_to_providers_that_run_it(course, cu
     assert [(tool["type"], tool.get("name")) for tool in chat_tools(assistant)] == [("function", "search_knowledge")]
 
 
-def test_a_model_server_speaks_chat_completions_unless_told_otherwise():
+def test_it_a_model_server_speaks_chat_completions_unless_told_otherwise():
     assert Provider(kind=Provider.Kind.OPENAI).effective_wire_api == "responses"
     assert Provider(kind=Provider.Kind.SANDBOX).effective_wire_api == "responses"
     assert Provider(kind=Provider.Kind.OPENAI_COMPATIBLE).effective_wire_api == "chat_completions"

@@ -49,7 +49,7 @@ def test_it_runs_again_without_duplicating_anything(served):
     assert len(sandbox.vector_stores.files.list(vector_store_id=assistant.vector_store_id).data) == 1
 
 
-def test_files_whose_task_was_lost_are_pushed_or_removed_by_the_sweep(served):
+def test_it_files_whose_task_was_lost_are_pushed_or_removed_by_the_sweep(served):
     """The Redis broker loses a task whose worker dies; a process can also die between its commit
     and queueing the task. The sweep (every minute) queues it again (tests run tasks inline)."""
     assistant, sandbox = served

@@ -78,7 +78,7 @@ def served_assistant(request, asgi_server, course, curator) -> Assistant:
     return _reloaded(assistant)
 
 
-def test_an_uploaded_file_is_indexed_at_once_with_its_places(local_assistant):
+def test_it_an_uploaded_file_is_indexed_at_once_with_its_places(local_assistant):
     uploaded = _upload(local_assistant, "loops.md", LOOPS)
     uploaded.refresh_from_db()
     assert uploaded.status == KnowledgeFile.Status.READY  # nothing to push: the server has no vector stores
@@ -115,7 +115,7 @@ def test_it_searches_only_the_assistants_own_files(local_assistant, course, cura
     assert passages_search(assistant_id=local_assistant.pk, query="while loop") == []
 
 
-def test_a_deleted_file_is_never_found_again(local_assistant, django_capture_on_commit_callbacks):
+def test_it_a_deleted_file_is_never_found_again(local_assistant, django_capture_on_commit_callbacks):
     uploaded = _upload(local_assistant, "loops.md", LOOPS)
     with django_capture_on_commit_callbacks(execute=True):
         knowledge.knowledge_file_delete(knowledge_file=uploaded)
@@ -124,7 +124,7 @@ def test_a_deleted_file_is_never_found_again(local_assistant, django_capture_on_
     assert not _reloaded(local_assistant).has_knowledge
 
 
-def test_a_file_uploaded_again_replaces_the_old_one(local_assistant):
+def test_it_a_file_uploaded_again_replaces_the_old_one(local_assistant):
     old = _upload(local_assistant, "loops.md", LOOPS)
     _upload(local_assistant, "loops.md", "# Loops\n\nLoops are explained in the next lesson.")
     old.refresh_from_db()
@@ -133,7 +133,7 @@ def test_a_file_uploaded_again_replaces_the_old_one(local_assistant):
     assert [hit.text for hit in hits] == ["Loops\n\nLoops are explained in the next lesson."]
 
 
-def test_a_large_file_is_indexed_by_the_worker_with_progress(local_assistant, settings):
+def test_it_a_large_file_is_indexed_by_the_worker_with_progress(local_assistant, settings):
     settings.KNOWLEDGE_INLINE_INDEX_BYTES = 1000
     paragraph = "Lists keep items in order. " * 20  # 102 words a part: one passage each
     uploaded = _upload(local_assistant, "big.txt", "\n\n".join(f"Part {i}. {paragraph}" for i in range(450)))
@@ -149,7 +149,7 @@ def test_a_large_file_is_indexed_by_the_worker_with_progress(local_assistant, se
     assert passages_search(assistant_id=local_assistant.pk, query="lists")
 
 
-def test_a_file_that_cannot_be_read_fails_with_the_reason(local_assistant):
+def test_it_a_file_that_cannot_be_read_fails_with_the_reason(local_assistant):
     uploaded = knowledge.knowledge_file_add(
         assistant=local_assistant, upload=SimpleUploadedFile("broken.pdf", b"%PDF-1.4 not really"), user=None
     )
@@ -159,7 +159,7 @@ def test_a_file_that_cannot_be_read_fails_with_the_reason(local_assistant):
     assert not Passage.objects.filter(knowledge_file=uploaded).exists()
 
 
-def test_the_answer_cites_the_passages_it_marks_or_else_the_one_it_quotes():
+def test_it_the_answer_cites_the_passages_it_marks_or_else_the_one_it_quotes():
     passages = [
         {"n": 1, "passage_id": 10, "file_id": 1, "filename": "a.md", "place": "", "text": "Loops repeat code."},
         {"n": 2, "passage_id": 11, "file_id": 2, "filename": "b.md", "place": "", "text": "A while loop repeats "
@@ -172,7 +172,7 @@ def test_the_answer_cites_the_passages_it_marks_or_else_the_one_it_quotes():
     assert passages_cited("I do not know.", passages) == []
 
 
-def test_the_model_searches_and_cites_the_right_file(served_assistant):
+def test_it_the_model_searches_and_cites_the_right_file(served_assistant):
     events = _events(served_assistant, "How does a while loop work?")
     done = events[-1]
     assert isinstance(done, Completed), done
@@ -187,14 +187,14 @@ def test_the_model_searches_and_cites_the_right_file(served_assistant):
     assert done.turn.search_results[0]["filename"] == "loops.md"
 
 
-def test_a_russian_question_finds_the_russian_lesson(served_assistant):
+def test_it_a_russian_question_finds_the_russian_lesson(served_assistant):
     done = _events(served_assistant, "Что делает блок finally?")[-1]
     assert isinstance(done, Completed)
     assert [c["filename"] for c in done.turn.citations] == ["functions-ru.md"]
     assert "finally" in done.turn.text
 
 
-def test_in_context_mode_the_passages_go_with_the_question(served_assistant):
+def test_it_in_context_mode_the_passages_go_with_the_question(served_assistant):
     served_assistant.knowledge_search = Assistant.KnowledgeSearch.CONTEXT
     events = _events(served_assistant, "How does a while loop work?")
     done = events[-1]
@@ -206,7 +206,7 @@ def test_in_context_mode_the_passages_go_with_the_question(served_assistant):
     assert "repeats its body" in done.turn.text  # the sandbox read the passage it was sent
 
 
-def test_a_deleted_file_is_never_cited_again(served_assistant, django_capture_on_commit_callbacks):
+def test_it_a_deleted_file_is_never_cited_again(served_assistant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         knowledge.knowledge_file_delete(knowledge_file=served_assistant.knowledge_files.get(name="loops.md"))
     done = _events(_reloaded(served_assistant), "How does a while loop work?")[-1]
@@ -215,13 +215,13 @@ def test_a_deleted_file_is_never_cited_again(served_assistant, django_capture_on
     assert "loops.md" not in done.turn.text
 
 
-def test_without_knowledge_files_no_search_is_offered(local_assistant):
+def test_it_without_knowledge_files_no_search_is_offered(local_assistant):
     local_assistant.provider.base_url = "http://127.0.0.1:9/v1"
     assistant = _reloaded(local_assistant)
     assert assistant.knowledge_mode == Assistant.KnowledgeSearch.TOOL and not assistant.has_knowledge
 
 
-def test_a_rare_word_outranks_a_common_one(local_assistant):
+def test_it_a_rare_word_outranks_a_common_one(local_assistant):
     common = "\n\n".join(f"# Ошибка {i}\n\nОшибка, ошибка и снова ошибка в строке {i}." for i in range(12))
     _upload(local_assistant, "errors.md", common)
     _upload(local_assistant, "recursion.md", "# Рекурсия\n\nОшибка RecursionError: превышена глубина рекурсии.")
@@ -229,7 +229,7 @@ def test_a_rare_word_outranks_a_common_one(local_assistant):
     assert hits[0].filename == "recursion.md"
 
 
-def test_the_word_statistics_follow_the_files(local_assistant, settings):
+def test_it_the_word_statistics_follow_the_files(local_assistant, settings):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite's FTS5 keeps its own statistics")
     from assistants.models import PassageLexeme

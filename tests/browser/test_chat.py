@@ -119,7 +119,7 @@ def test_it_keeps_learners_out_of_the_playground_and_other_courses(asgi_page, co
     expect(page.get_by_role("link", name="Playground")).to_have_count(0)
 
 
-def test_a_curator_uploads_a_knowledge_file_and_sees_it_become_ready(asgi_page, course, curator, tutor, tmp_path):
+def test_it_a_curator_uploads_a_knowledge_file_and_sees_it_become_ready(asgi_page, course, curator, tutor, tmp_path):
     page = asgi_page
     log_in(page, curator.email)
     page.goto(tutor.get_absolute_url())
@@ -157,8 +157,10 @@ def test_it_stops_an_answer_and_keeps_what_was_written(asgi_page, course, learne
     expect(page.get_by_role("button", name="Try again")).to_be_visible()
 
 
-def test_a_curator_graduates_an_answer_from_the_chat_and_moves_it_to_another_dataset(asgi_page, course, curator, tutor):
-    from dialogs import curation
+def test_it_a_curator_graduates_an_answer_from_the_chat_and_moves_it_to_another_dataset(
+    asgi_page, course, curator, tutor
+):
+    from dialogs.datasets import services as curation
     from dialogs.models import Example
 
     curation.dataset_for_assistant(assistant=tutor, user=curator)  # "Tutor examples", where 🎓 puts examples
@@ -183,7 +185,7 @@ def test_a_curator_graduates_an_answer_from_the_chat_and_moves_it_to_another_dat
     assert Example.objects.get().dataset.name == "Hard questions"
 
 
-def test_the_composer_stays_in_view_as_the_dialog_grows(asgi_page, course, learner, tutor):
+def test_it_the_composer_stays_in_view_as_the_dialog_grows(asgi_page, course, learner, tutor):
     page = asgi_page
     log_in(page, learner.email)
     page.get_by_role("link", name="Chat with the assistant").click()

@@ -7,7 +7,7 @@ from dialogs.models import Dialog, Example
 from dialogs.tasks import dialogs_triage
 from llm.models import Provider
 from tests.browser.conftest import log_in
-from tests.curation.dialog_helpers import record
+from tests.dialogs.records.dialog_helpers import record
 
 pytestmark = [pytest.mark.browser]
 
@@ -54,7 +54,7 @@ def test_it_filters_dialogs_opens_one_and_graduates_it_into_the_editor(page, cou
     assert Dialog.objects.get(pk=bad.pk).messages.count() == 4  # the dialog is as it was
 
 
-def test_a_search_shows_why_each_dialog_matched_and_marks_the_words_in_the_dialog(page, course, curator, dialogs):
+def test_it_a_search_shows_why_each_dialog_matched_and_marks_the_words_in_the_dialog(page, course, curator, dialogs):
     _good, bad = dialogs
     log_in(page, curator.email)
     page.goto(f"/c/{course.slug}/dialogs/")
@@ -97,7 +97,7 @@ def test_it_graduates_at_a_turn_and_adds_dialogs_in_bulk(page, course, curator, 
     expect(page.locator(f"#dialog-{good.pk}")).to_contain_text("🎓 Tutor examples")
 
 
-def test_the_search_box_and_dates_match_the_selects_beside_them(page, course, curator, dialogs):
+def test_it_the_search_box_and_dates_match_the_selects_beside_them(page, course, curator, dialogs):
     log_in(page, curator.email)
     page.goto(f"/c/{course.slug}/dialogs/")
     select = page.get_by_label("Feedback").bounding_box()
@@ -108,7 +108,7 @@ def test_the_search_box_and_dates_match_the_selects_beside_them(page, course, cu
         assert field.evaluate("element => getComputedStyle(element).borderTopLeftRadius") == "6px"
 
 
-def test_a_curator_finds_the_dialogs_worth_curating_by_their_flags_and_graduates_one(page, course, curator, dialogs):
+def test_it_a_curator_finds_the_dialogs_worth_curating_by_their_flags_and_graduates_one(page, course, curator, dialogs):
     good, bad = dialogs
     tutor = bad.assistant
     refused = record(tutor, [("Who grades the list homework?", "I couldn't find that in the course materials.")])

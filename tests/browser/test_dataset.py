@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
-from tests.curation.dataset_fixtures import assistant, dataset, demo_rows  # noqa: F401 -- fixtures
+from tests.dialogs.datasets.dataset_fixtures import assistant, dataset, demo_rows  # noqa: F401 -- fixtures
 
 pytestmark = [pytest.mark.browser]
 
@@ -46,7 +46,7 @@ def test_it_imports_a_file_only_when_every_line_is_good(page, curator, dataset):
 
 
 def test_it_changes_an_examples_split_in_place(page, curator, dataset):
-    from dialogs import curation
+    from dialogs.datasets import services as curation
 
     curation.examples_create(dataset=dataset, rows=demo_rows(2), user=curator, summary="test")
     example = dataset.examples.order_by("pk").first()
@@ -59,8 +59,8 @@ def test_it_changes_an_examples_split_in_place(page, curator, dataset):
     assert example.split == "validation"
 
 
-def test_a_curator_checks_every_example_again_and_sees_what_was_missed(page, curator, dataset):
-    from dialogs import curation
+def test_it_a_curator_checks_every_example_again_and_sees_what_was_missed(page, curator, dataset):
+    from dialogs.datasets import services as curation
     from dialogs.models import Example
 
     pair = {

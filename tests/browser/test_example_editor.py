@@ -7,7 +7,9 @@ from playwright.sync_api import Page, expect
 
 from assistants.events import Turn
 from courses.models import Membership
-from dialogs import chat, curation
+from dialogs.chat import services as chat
+from dialogs.datasets import edits
+from dialogs.datasets import services as curation
 from dialogs.models import Dialog, Example, Message
 from tests.browser.conftest import _new_page, log_in
 from tests.conftest import add_member, make_user
@@ -139,7 +141,7 @@ def test_it_inserts_a_message_and_types_into_it(page, curator, example):
     assert stayed(page)
 
 
-def test_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_server, course, curator, example):
+def test_it_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_server, course, curator, example):
     other = make_user("olga@example.com", first_name="Olga")
     add_member(other, course, Membership.Role.CURATOR)
     first_context, first = _new_page(browser, live_server.url)
@@ -190,10 +192,8 @@ def test_a_second_curator_sees_the_conflict_and_loses_nothing(browser, live_serv
         second_context.close()
 
 
-def test_the_history_expands_a_diff(page, curator, example):
-    curation.example_change(
-        example=example, version=1, user=curator, change=curation.set_content(1, "<b>Bold</b> claim.")
-    )
+def test_it_the_history_expands_a_diff(page, curator, example):
+    curation.example_change(example=example, version=1, user=curator, change=edits.set_content(1, "<b>Bold</b> claim."))
     log_in(page, curator.email)
     open_editor(page, example)
     page.locator("#example-history").get_by_text("v2 · Edited message 2").click()

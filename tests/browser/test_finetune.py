@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from assistants.models import Assistant
 from assistants.services import assistant_create
-from dialogs import curation
+from dialogs.datasets import services as curation
 from finetune import activation
 from finetune import evaluation as evaluations
 from finetune.models import Run
@@ -59,7 +59,7 @@ def _ask(page, course, text: str):
     return answer
 
 
-def test_the_whole_fine_tuning_loop(asgi_page, course, curator, learner, curated):
+def test_it_the_whole_fine_tuning_loop(asgi_page, course, curator, learner, curated):
     assistant, dataset = curated
     page = asgi_page
     log_in(page, curator.email)
@@ -115,7 +115,7 @@ def test_the_whole_fine_tuning_loop(asgi_page, course, curator, learner, curated
     expect(_ask(page, course, "What are loops for?")).not_to_contain_text("taught in week")
 
 
-def test_blind_review_of_a_tuned_model(asgi_page, course, curator, curated):
+def test_it_blind_review_of_a_tuned_model(asgi_page, course, curator, curated):
     assistant, dataset = curated
     trained = trained_model(dataset, assistant.provider, curator)
     page = asgi_page
@@ -142,7 +142,7 @@ def test_blind_review_of_a_tuned_model(asgi_page, course, curator, curated):
     expect(page.locator("#win-rate")).to_contain_text(f"ties 100% ({judged} judged)")
 
 
-def test_a_curator_moves_a_model_that_stops_serving_to_the_schools_own_hosts(
+def test_it_a_curator_moves_a_model_that_stops_serving_to_the_schools_own_hosts(
     asgi_page, course, curator, curated, settings
 ):
     """gpt-4.1-mini and its fine-tunes stop serving on 2027-01-14: the playground says so about the

@@ -40,7 +40,7 @@ def _ask(page, text: str):
     return answer
 
 
-def test_a_lesson_is_indexed_searched_cited_and_linked(asgi_page, course, curator, learner, local_tutor, browser):
+def test_it_a_lesson_is_indexed_searched_cited_and_linked(asgi_page, course, curator, learner, local_tutor, browser):
     page = asgi_page
     log_in(page, curator.email)
     page.goto(local_tutor.get_absolute_url())
@@ -74,7 +74,7 @@ def test_a_lesson_is_indexed_searched_cited_and_linked(asgi_page, course, curato
     expect(page.get_by_label("Cited passage")).to_contain_text("repeats its body as long as its condition stays true")
 
 
-def test_a_deleted_lesson_is_never_cited_again(asgi_page, course, curator, local_tutor):
+def test_it_a_deleted_lesson_is_never_cited_again(asgi_page, course, curator, local_tutor):
     page = asgi_page
     log_in(page, curator.email)
     page.goto(local_tutor.get_absolute_url())

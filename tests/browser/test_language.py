@@ -20,7 +20,7 @@ def test_it_switches_to_russian_and_back(page, course, learner):
     expect(page.get_by_role("link", name="My courses").first).to_be_visible()
 
 
-def test_the_new_dataset_form_has_no_english_left_in_russian(page, course, curator):
+def test_it_the_new_dataset_form_has_no_english_left_in_russian(page, course, curator):
     """Django 6's own blank choice ("- Select an option -") has no Russian in Django's catalog: the
     product says its own words there, and ships a translation for Django's."""
     log_in(page, curator.email)

@@ -13,7 +13,7 @@ from tests.browser.conftest import log_in
 ADAPTER = "ft:SmolLM2-135M-Instruct:self-hosted:school:0123456789ab"
 
 
-def test_an_admin_syncs_a_servers_models_and_gives_an_unknown_one_its_context_length(
+def test_it_an_admin_syncs_a_servers_models_and_gives_an_unknown_one_its_context_length(
     asgi_page, asgi_server, role_groups, site_admin
 ):
     provider = Provider.objects.create(

@@ -55,7 +55,7 @@ def test_it_logs_out(page, learner):
     expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
 
 
-def test_a_first_visitor_of_the_demo_signs_in_as_a_curator_with_one_click(page, settings, role_groups):
+def test_it_a_first_visitor_of_the_demo_signs_in_as_a_curator_with_one_click(page, settings, role_groups):
     import io
 
     from accounts import demo
@@ -72,7 +72,7 @@ def test_a_first_visitor_of_the_demo_signs_in_as_a_curator_with_one_click(page, 
     expect(page.locator("[data-nav=role]")).to_contain_text("Curator")
 
 
-def test_the_admins_people_lists_fit_a_1280_px_window(page, role_groups, course, site_admin):
+def test_it_the_admins_people_lists_fit_a_1280_px_window(page, role_groups, course, site_admin):
     from courses.models import Course, Membership
     from tests.conftest import make_user
 

@@ -26,7 +26,7 @@ def _ask(page, text: str):
     return answer
 
 
-def test_a_curator_activates_a_self_hosted_model_and_the_learner_chats_with_it(
+def test_it_a_curator_activates_a_self_hosted_model_and_the_learner_chats_with_it(
     browser,
     asgi_page,
     asgi_server,

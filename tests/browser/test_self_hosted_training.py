@@ -13,12 +13,12 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from dialogs import curation
+from dialogs.datasets import services as curation
 from finetune.models import Run
 from llm.models import Provider
 from tests.browser.conftest import log_in
 from tests.conftest import subprocess_environment
-from tests.curation.dialog_helpers import record
+from tests.dialogs.records.dialog_helpers import record
 from tests.fixtures.training import FACTS
 
 pytestmark = [pytest.mark.browser]
@@ -44,7 +44,7 @@ def training_worker(asgi_server, work_dir, settings):
         os.killpg(worker.pid, signal.SIGKILL)
 
 
-def test_a_curator_trains_a_model_on_the_schools_own_host(
+def test_it_a_curator_trains_a_model_on_the_schools_own_host(
     asgi_page, course, curator, learner, tutor, smol, training_worker
 ):
     Provider.objects.create(name="Sandbox", kind=Provider.Kind.SANDBOX)

@@ -4,7 +4,7 @@ dataset of ready examples made with the curation services."""
 import pytest
 
 from assistants.services import assistant_create
-from dialogs import curation
+from dialogs.datasets import services as curation
 from dialogs.models import Example
 from finetune import services, tracking
 from finetune.models import Evaluation, EvaluationItem, Run, TrainedModel

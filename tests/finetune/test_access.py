@@ -35,7 +35,7 @@ def world(course, curator, dataset, provider):
 
 
 @pytest.mark.parametrize("who", ["learner", "other_curator", "stranger"])
-def test_outsiders_get_404_everywhere(client, world, who, request):
+def test_it_outsiders_get_404_everywhere(client, world, who, request):
     client.force_login(request.getfixturevalue(who))
     for url, methods in world:
         if "GET" in methods:
@@ -45,14 +45,14 @@ def test_outsiders_get_404_everywhere(client, world, who, request):
     assert Run.objects.count() == 1  # nothing was started, cancelled or run again
 
 
-def test_curators_reach_them(client, world, curator):
+def test_it_curators_reach_them(client, world, curator):
     client.force_login(curator)
     for url, methods in world:
         if "GET" in methods:
             assert client.get(url).status_code == 200, url
 
 
-def test_an_assistant_of_another_course_cannot_be_activated(client, world, curator, other_course, provider):
+def test_it_an_assistant_of_another_course_cannot_be_activated(client, world, curator, other_course, provider):
     from assistants.services import assistant_create
 
     foreign = assistant_create(course=other_course, name="Other", provider=provider, model="gpt-4.1-mini")

@@ -22,7 +22,7 @@ def trained(dataset, provider, curator):
     return trained_model(dataset, provider, curator)
 
 
-def test_activate_then_roll_back(client, course, curator, trained, dataset, make_sandbox_client, asgi_server):
+def test_it_activate_then_roll_back(client, course, curator, trained, dataset, make_sandbox_client, asgi_server):
     assistant = dataset.assistant
     client.force_login(curator)
     response = client.post(
@@ -50,7 +50,7 @@ def test_activate_then_roll_back(client, course, curator, trained, dataset, make
 
 
 @pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
-def test_rollback_goes_back_only_to_a_page_of_this_site(client, course, curator, trained, dataset, next_url):
+def test_it_rollback_goes_back_only_to_a_page_of_this_site(client, course, curator, trained, dataset, next_url):
     activation.model_activate(trained_model=trained, assistant=dataset.assistant, user=curator)
     client.force_login(curator)
     url = reverse("finetune:rollback", args=[course.slug, dataset.assistant.pk])
@@ -61,7 +61,9 @@ def test_rollback_goes_back_only_to_a_page_of_this_site(client, course, curator,
     assert client.post(url, {"next": page})["Location"] == page
 
 
-def test_a_model_that_stops_serving_offers_to_train_its_snapshot_elsewhere(client, course, curator, trained, dataset):
+def test_it_a_model_that_stops_serving_offers_to_train_its_snapshot_elsewhere(
+    client, course, curator, trained, dataset
+):
     """gpt-4.1-mini and its fine-tunes stop serving on 2027-01-14: the assistant's page and the
     playground say so, with one click to train the same snapshot on the school's own hosts."""
     ours = Provider.objects.create(name="Our GPUs", kind=Provider.Kind.SELF_HOSTED, base_url="http://127.0.0.1:9/v1/")
@@ -118,7 +120,7 @@ def test_it_warns_when_the_shutdown_is_near_or_past(trained):
     assert "stopped serving" in shutdown_warnings(trained.name, trained.base_model, today=datetime.date(2027, 2, 1))[0]
 
 
-def test_an_evaluation_answers_with_both_models_and_reviews_blind(client, course, curator, trained):
+def test_it_an_evaluation_answers_with_both_models_and_reviews_blind(client, course, curator, trained):
     client.force_login(curator)
     response = client.post(reverse("finetune:evaluation_new", args=[course.slug, trained.pk]))
     evaluation = trained.evaluations.get()
@@ -140,7 +142,7 @@ def test_an_evaluation_answers_with_both_models_and_reviews_blind(client, course
     assert "Tuned model better in 100%" in client.get(trained.get_absolute_url()).content.decode()
 
 
-def test_a_waiting_review_page_reloads_once_there_is_a_pair_to_judge(client, course, curator, trained):
+def test_it_a_waiting_review_page_reloads_once_there_is_a_pair_to_judge(client, course, curator, trained):
     evaluation = running_evaluation(trained, curator, ["What are loops for?"])
     url = reverse("finetune:evaluation", args=[course.slug, evaluation.pk])
     client.force_login(curator)
@@ -159,7 +161,7 @@ def test_a_waiting_review_page_reloads_once_there_is_a_pair_to_judge(client, cou
     assert 'name="item"' in client.get(url).content.decode()
 
 
-def test_an_evaluation_whose_task_was_lost_is_answered_by_the_sweep_once(course, curator, trained):
+def test_it_an_evaluation_whose_task_was_lost_is_answered_by_the_sweep_once(course, curator, trained):
     evaluation = running_evaluation(trained, curator, ["What are loops for?", "What is a list?"])
     assert tasks.work_recover() == 0  # just started: its own task may still come
     Evaluation.objects.filter(pk=evaluation.pk).update(updated_at=stalled())

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from dialogs import curation
+from dialogs.datasets import services as curation
 from finetune.models import Run, Snapshot
 from llm.models import Provider
 from tests.finetune.conftest import BASE_MODEL, set_aside_for_validation
@@ -36,7 +36,7 @@ def test_it_shows_openais_end_of_new_jobs_for_an_openai_provider(client, course,
     assert "gpt-4o-mini-2024-07-18" not in body  # not tunable at OpenAI any more
 
 
-def test_blocking_errors_stop_training(client, course, curator, dataset):
+def test_it_blocking_errors_stop_training(client, course, curator, dataset):
     dataset.examples.update(status="draft")  # nothing ready: fewer than 10 examples
     client.force_login(curator)
     data = {"provider": dataset.assistant.provider.pk, "base_model": BASE_MODEL, "method": "supervised"}
@@ -76,7 +76,7 @@ def test_it_starts_a_run_and_follows_it_to_success(client, course, curator, data
     assert client.get(run.get_absolute_url()).status_code == 200
 
 
-def test_the_snapshot_can_be_downloaded_and_matches_its_sha256(client, course, curator, dataset, provider):
+def test_it_the_snapshot_can_be_downloaded_and_matches_its_sha256(client, course, curator, dataset, provider):
     import hashlib
 
     from tests.finetune.conftest import start_run
@@ -91,7 +91,7 @@ def test_the_snapshot_can_be_downloaded_and_matches_its_sha256(client, course, c
 
 
 @pytest.mark.parametrize("url_name", ["finetune:runs"])
-def test_the_training_tab_lists_runs(client, course, curator, dataset, provider, url_name):
+def test_it_the_training_tab_lists_runs(client, course, curator, dataset, provider, url_name):
     from tests.finetune.conftest import start_run
 
     run = start_run(dataset, provider, curator)
@@ -100,7 +100,7 @@ def test_the_training_tab_lists_runs(client, course, curator, dataset, provider,
     assert f'id="run-{run.pk}"' in body
 
 
-def test_too_few_validation_examples_are_trained_on(client, course, curator, dataset):
+def test_it_too_few_validation_examples_are_trained_on(client, course, curator, dataset):
     dataset.validation_percent = 5  # about 3 of 60: too few for a validation file
     dataset.save()
     client.force_login(curator)
@@ -113,7 +113,7 @@ def test_too_few_validation_examples_are_trained_on(client, course, curator, dat
     assert not snapshot.validation_file
 
 
-def test_dpo_beta_is_asked_for_preference_training_only(client, course, curator, assistant):
+def test_it_dpo_beta_is_asked_for_preference_training_only(client, course, curator, assistant):
     dataset = curation.dataset_create(course=course, name="Pairs", user=curator, assistant=assistant)
     pairs = [
         {

@@ -29,7 +29,7 @@ def unsubmitted(dataset, provider, curator):
 
 
 @pytest.mark.parametrize("step", ["training_file", "validation_file", "job_created", "job"])
-def test_a_submission_killed_at_any_step_and_run_again_makes_one_job(unsubmitted, sandbox, step):
+def test_it_a_submission_killed_at_any_step_and_run_again_makes_one_job(unsubmitted, sandbox, step):
     def die(name):
         if name == step:
             raise Killed(name)
@@ -66,7 +66,7 @@ def test_it_retries_a_rate_limited_provider_and_then_submits(unsubmitted, sandbo
 @pytest.mark.parametrize(
     ("fault", "words"), [("429", "The provider is busy (rate limit)"), ("500", "The provider had an error")]
 )
-def test_a_provider_that_keeps_failing_fails_the_run_in_plain_words_and_retry_works(
+def test_it_a_provider_that_keeps_failing_fails_the_run_in_plain_words_and_retry_works(
     unsubmitted, sandbox, client, curator, fault, words
 ):
     provider = unsubmitted.provider
@@ -90,7 +90,7 @@ def test_a_provider_that_keeps_failing_fails_the_run_in_plain_words_and_retry_wo
     assert len(_jobs_of(sandbox, run)) == 1
 
 
-def test_a_job_the_provider_fails_shows_its_error(dataset, provider, curator, client, course):
+def test_it_a_job_the_provider_fails_shows_its_error(dataset, provider, curator, client, course):
     content = b'{"messages": [{"role": "user", "content": "no answer here"}]}\n' * 12
     snapshot = Snapshot(
         course=course,
@@ -115,7 +115,7 @@ def test_a_job_the_provider_fails_shows_its_error(dataset, provider, curator, cl
     assert "Invalid training file" in page and "Train again from this snapshot" in page
 
 
-def test_a_running_job_can_be_paused_resumed_and_cancelled(dataset, provider, curator, client, settings, sandbox):
+def test_it_a_running_job_can_be_paused_resumed_and_cancelled(dataset, provider, curator, client, settings, sandbox):
     from tests.fixtures.sandbox import job_age
 
     settings.SANDBOX_FINE_TUNING_SECONDS = 600

@@ -3,7 +3,8 @@
 import openai
 import pytest
 
-from dialogs import curation
+from dialogs.datasets import edits
+from dialogs.datasets import services as curation
 from dialogs.models import Example
 from finetune import tracking
 from finetune.backends import backend_for
@@ -29,7 +30,7 @@ def running(dataset, provider, curator, settings):
     return run
 
 
-def test_a_sync_costs_two_calls_and_fetches_only_new_events(running, counted):
+def test_it_a_sync_costs_two_calls_and_fetches_only_new_events(running, counted):
     http_client, requests = counted
     backend = backend_for(running.provider, http_client=http_client)
     job_age(running.job_id, 200)
@@ -52,7 +53,7 @@ def test_a_sync_costs_two_calls_and_fetches_only_new_events(running, counted):
     assert len(requests) == 2
 
 
-def test_the_schedule_syncs_every_active_run(dataset, provider, curator, settings, counted):
+def test_it_the_schedule_syncs_every_active_run(dataset, provider, curator, settings, counted):
     settings.SANDBOX_FINE_TUNING_SECONDS = 600
     runs = [start_run(dataset, provider, curator) for _ in range(3)]
     http_client, requests = counted
@@ -64,7 +65,7 @@ def test_the_schedule_syncs_every_active_run(dataset, provider, curator, setting
 
 
 @pytest.mark.parametrize("fault", ["429", "500"])
-def test_a_failing_provider_during_sync_is_shown_and_the_next_sync_recovers(running, fault, client, curator):
+def test_it_a_failing_provider_during_sync_is_shown_and_the_next_sync_recovers(running, fault, client, curator):
     provider = running.provider
     provider.extra_headers = {"X-Sandbox-Fault": fault}
     provider.max_retries = 1
@@ -84,14 +85,14 @@ def test_a_failing_provider_during_sync_is_shown_and_the_next_sync_recovers(runn
     assert running.sync_error == ""
 
 
-def test_later_dataset_edits_do_not_change_the_snapshot(dataset, provider, curator):
+def test_it_later_dataset_edits_do_not_change_the_snapshot(dataset, provider, curator):
     run = start_run(dataset, provider, curator)
     snapshot = run.snapshot
     with snapshot.training_file.open("rb") as handle:
         before = handle.read()
     example = dataset.examples.order_by("pk").first()
     curation.example_change(
-        example=example, version=example.version, user=curator, change=curation.set_content(1, "Something else.")
+        example=example, version=example.version, user=curator, change=edits.set_content(1, "Something else.")
     )
     Example.objects.filter(dataset=dataset).exclude(pk=example.pk).first().delete()
     dataset.assistant.instructions = "New instructions."

@@ -83,7 +83,7 @@ def _evaluation(pk: int) -> Evaluation:
     return Evaluation.objects.get(pk=pk)
 
 
-def test_a_killed_workers_evaluation_is_finished_by_the_sweep(dataset, provider, curator, redis_url):
+def test_it_a_killed_workers_evaluation_is_finished_by_the_sweep(dataset, provider, curator, redis_url):
     trained = trained_model(dataset, provider, curator)
     evaluation = running_evaluation(trained, curator, QUESTIONS)
     provider.extra_headers = {"X-Sandbox-Fault": "slow;delay=0.3"}  # answers take a while

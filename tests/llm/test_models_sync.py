@@ -36,7 +36,9 @@ def _form(course, provider, model):
     return AssistantForm(data, course=course)
 
 
-def test_sync_lists_the_servers_models_and_unknown_ones_wait_for_a_context_length(client, site_admin, server, course):
+def test_it_sync_lists_the_servers_models_and_unknown_ones_wait_for_a_context_length(
+    client, site_admin, server, course
+):
     site_admin.is_superuser = True
     site_admin.save()
     client.force_login(site_admin)
@@ -68,7 +70,7 @@ def test_sync_lists_the_servers_models_and_unknown_ones_wait_for_a_context_lengt
     assert not _form(course, server, ADAPTER).is_valid()
 
 
-def test_a_server_that_is_down_is_said_so(client, site_admin, db):
+def test_it_a_server_that_is_down_is_said_so(client, site_admin, db):
     site_admin.is_superuser = True
     site_admin.save()
     client.force_login(site_admin)

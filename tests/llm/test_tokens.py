@@ -38,7 +38,7 @@ FRAGMENTS = [
 ]  # fmt: skip
 
 
-def test_count_texts_counts_each_text_as_count_text_does():
+def test_it_count_texts_counts_each_text_as_count_text_does():
     rng = random.Random(7)
     for _ in range(300):
         texts = ["".join(rng.choices(FRAGMENTS, k=rng.randint(0, 6))) for _ in range(rng.randint(2, 8))]
@@ -56,7 +56,7 @@ def test_count_texts_counts_each_text_as_count_text_does():
         [],
     ],
 )
-def test_count_texts_counts_texts_it_cannot_join(texts: list[str]):
+def test_it_count_texts_counts_texts_it_cannot_join(texts: list[str]):
     assert tokens.count_texts(texts) == [tokens.count_text(text) for text in texts]
 
 

@@ -34,7 +34,7 @@ def _add(client, provider, **fields):
     return client.post(ADD, data)
 
 
-def test_a_model_that_loads_is_registered_with_what_it_is(admin, self_hosted):
+def test_it_a_model_that_loads_is_registered_with_what_it_is(admin, self_hosted):
     response = _add(admin, self_hosted)
     assert response.status_code == 302, response.content.decode()[-2000:]
     model = BaseModel.objects.get()
@@ -43,14 +43,14 @@ def test_a_model_that_loads_is_registered_with_what_it_is(admin, self_hosted):
     assert len(model.fingerprint) == 64 and model.checked_at is not None
 
 
-def test_a_missing_directory_is_refused_with_its_path(admin, self_hosted):
+def test_it_a_missing_directory_is_refused_with_its_path(admin, self_hosted):
     response = _add(admin, self_hosted, source="/srv/models/nothing-here")
     assert response.status_code == 200
     assert "was not found" in response.content.decode() and "/srv/models/nothing-here" in response.content.decode()
     assert not BaseModel.objects.exists()
 
 
-def test_a_directory_without_weights_is_refused(admin, self_hosted, tmp_path):
+def test_it_a_directory_without_weights_is_refused(admin, self_hosted, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
@@ -60,13 +60,13 @@ def test_a_directory_without_weights_is_refused(admin, self_hosted, tmp_path):
     assert not BaseModel.objects.exists()
 
 
-def test_a_chat_template_that_fails_is_refused(admin, self_hosted):
+def test_it_a_chat_template_that_fails_is_refused(admin, self_hosted):
     response = _add(admin, self_hosted, chat_template="{{ raise_exception('no system role here') }}")
     assert "cannot be used for training" in response.content.decode()
     assert "no system role here" in response.content.decode()
 
 
-def test_without_the_trainers_environment_here_it_says_how_to_get_it(admin, self_hosted, settings):
+def test_it_without_the_trainers_environment_here_it_says_how_to_get_it(admin, self_hosted, settings):
     settings.TRAINER_PYTHON = "/opt/nowhere/bin/python"
     response = _add(admin, self_hosted)
     assert "environment is not installed on this host" in response.content.decode()

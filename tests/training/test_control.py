@@ -75,7 +75,7 @@ def metric_steps_after(job: TrainingJob, msgid: str) -> list[int]:
     return [event.data["step"] for event in job.events.filter(type="metrics", pk__gt=marker.pk).order_by("pk")]
 
 
-def test_cancel_stops_the_trainer_within_a_step(client, curator, queued):
+def test_it_cancel_stops_the_trainer_within_a_step(client, curator, queued):
     run = queued(n_epochs=10)
     job = job_of(run)
     thread = in_background(job)
@@ -95,7 +95,7 @@ def test_cancel_stops_the_trainer_within_a_step(client, curator, queued):
     assert run.events.filter(message=f"Cancelled at step {job.step}.").exists()
 
 
-def test_pause_writes_a_checkpoint_and_resume_goes_on_from_it(client, curator, queued):
+def test_it_pause_writes_a_checkpoint_and_resume_goes_on_from_it(client, curator, queued):
     run = queued(n_epochs=3)
     job = job_of(run)
     thread = in_background(job)
@@ -120,7 +120,7 @@ def test_pause_writes_a_checkpoint_and_resume_goes_on_from_it(client, curator, q
     )
 
 
-def test_a_trainer_killed_outright_goes_on_from_its_last_checkpoint(queued, settings):
+def test_it_a_trainer_killed_outright_goes_on_from_its_last_checkpoint(queued, settings):
     settings.TRAINING_CHECKPOINT_SECONDS = 3
     run = queued(n_epochs=4)
     job = job_of(run)
@@ -163,7 +163,7 @@ def _resumed_at(job: TrainingJob):
     return job.events.filter(data__msgid__startswith="Training goes on from the checkpoint").latest("pk")
 
 
-def test_a_stopping_host_checkpoints_and_a_killed_one_is_taken_again_by_the_sweep(queued, settings, work_dir):
+def test_it_a_stopping_host_checkpoints_and_a_killed_one_is_taken_again_by_the_sweep(queued, settings, work_dir):
     settings.TRAINING_CHECKPOINT_SECONDS = 3
     run = queued(n_epochs=5)
     job = job_of(run)

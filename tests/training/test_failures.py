@@ -21,7 +21,7 @@ def _run(course, curator, tutor, capture, rows=None, **hyper) -> Run:
     return start(dataset, tutor.provider, curator, capture, n_epochs=1, **hyper)
 
 
-def test_a_missing_base_model_says_where_it_was_looked_for(
+def test_it_a_missing_base_model_says_where_it_was_looked_for(
     client, course, curator, tutor, smol, work_dir, django_capture_on_commit_callbacks
 ):
     smol.source = "/srv/models/not-there"
@@ -35,7 +35,7 @@ def test_a_missing_base_model_says_where_it_was_looked_for(
     assert "was not found on training host" in page
 
 
-def test_over_long_examples_are_left_out_and_named_before_training(
+def test_it_over_long_examples_are_left_out_and_named_before_training(
     course, curator, tutor, smol, work_dir, django_capture_on_commit_callbacks
 ):
     rows = fact_rows(FACTS[:2]) + fact_rows([("Tell me everything about the course.", LONG_ANSWER)])
@@ -50,7 +50,7 @@ def test_over_long_examples_are_left_out_and_named_before_training(
     assert job_of(run).manifest["examples"] == {"trained": 2, "too_long": [3], "nothing_to_learn": [], "validation": 0}
 
 
-def test_nothing_left_to_train_on_fails_with_what_to_change(
+def test_it_nothing_left_to_train_on_fails_with_what_to_change(
     course, curator, tutor, smol, work_dir, django_capture_on_commit_callbacks
 ):
     rows = fact_rows([("Tell me everything about the course.", LONG_ANSWER)])
@@ -59,7 +59,7 @@ def test_nothing_left_to_train_on_fails_with_what_to_change(
     assert "No example is left to train on" in run.error and "64 tokens" in run.error
 
 
-def test_a_host_told_to_train_on_a_gpu_it_lacks_says_so(
+def test_it_a_host_told_to_train_on_a_gpu_it_lacks_says_so(
     course, curator, tutor, smol, work_dir, settings, django_capture_on_commit_callbacks
 ):
     settings.TRAINING_DEVICE = "cuda"
@@ -68,7 +68,7 @@ def test_a_host_told_to_train_on_a_gpu_it_lacks_says_so(
     assert "has no GPU that torch can use" in run.error and "TRAINING_DEVICE=cuda" in run.error
 
 
-def test_a_host_without_the_trainers_environment_says_how_to_install_it(
+def test_it_a_host_without_the_trainers_environment_says_how_to_install_it(
     course, curator, tutor, smol, work_dir, settings, django_capture_on_commit_callbacks
 ):
     settings.TRAINER_PYTHON = "/opt/nowhere/bin/python"
@@ -77,7 +77,7 @@ def test_a_host_without_the_trainers_environment_says_how_to_install_it(
     assert "The trainer's environment is missing" in run.error and "bin/setup-trainer" in run.error
 
 
-def test_out_of_memory_says_which_settings_to_lower(
+def test_it_out_of_memory_says_which_settings_to_lower(
     course, curator, tutor, smol, work_dir, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     # The host's memory, as the trainer may use it: room for the model, not for this batch.
@@ -90,7 +90,7 @@ def test_out_of_memory_says_which_settings_to_lower(
     assert "Lower the batch size (now 8) or the maximum length (now 2048)" in run.error
 
 
-def test_a_crashing_trainer_shows_its_last_log_lines_and_its_whole_log(
+def test_it_a_crashing_trainer_shows_its_last_log_lines_and_its_whole_log(
     client, course, curator, tutor, smol, work_dir, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setenv("TRAINER_FAULT", "crash@1")
@@ -118,7 +118,7 @@ def small_disk(tmp_path):
     subprocess.run([shutil.which("umount"), "-l", str(mount)], check=False)
 
 
-def test_a_full_disk_says_where_to_free_space(
+def test_it_a_full_disk_says_where_to_free_space(
     course, curator, tutor, smol, settings, small_disk, django_capture_on_commit_callbacks
 ):
     settings.TRAINING_WORK_DIR = small_disk

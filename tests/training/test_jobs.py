@@ -37,7 +37,7 @@ def job(model, self_hosted, settings, django_capture_on_commit_callbacks) -> Tra
         )
 
 
-def test_every_hyperparameter_has_a_documented_default():
+def test_it_every_hyperparameter_has_a_documented_default():
     values = hyperparameters.resolve({}, examples=4000, context_length=8192, method="supervised")
     assert values == {
         "n_epochs": 3,
@@ -60,14 +60,14 @@ def test_every_hyperparameter_has_a_documented_default():
     assert kept["lora_rank"] == 4
 
 
-def test_a_job_resolves_its_hyperparameters_and_is_found_by_its_run(job, self_hosted):
+def test_it_a_job_resolves_its_hyperparameters_and_is_found_by_its_run(job, self_hosted):
     assert job.status == TrainingJob.Status.QUEUED
     assert job.hyperparameters["n_epochs"] == 2 and job.hyperparameters["batch_size"] == 1
     assert services.job_find(provider=self_hosted, run_key="run-1") == job
     assert isinstance(backend_for(self_hosted), SelfHostedBackend)
 
 
-def test_a_job_held_by_a_live_runner_is_never_taken_by_a_second_one(job):
+def test_it_a_job_held_by_a_live_runner_is_never_taken_by_a_second_one(job):
     TrainingJob.objects.filter(pk=job.pk).update(
         status=TrainingJob.Status.RUNNING, host="gpu-1", heartbeat_at=timezone.now(), trainer_pid=4242
     )
@@ -76,7 +76,7 @@ def test_a_job_held_by_a_live_runner_is_never_taken_by_a_second_one(job):
     assert (job.host, job.trainer_pid, job.attempts) == ("gpu-1", 4242, 0)
 
 
-def test_a_host_without_the_model_leaves_the_job_waiting_and_says_for_whom(job, model, settings):
+def test_it_a_host_without_the_model_leaves_the_job_waiting_and_says_for_whom(job, model, settings):
     model.hosts = "gpu-1, gpu-2"
     model.save()
     settings.TRAINING_HOST_NAME = "cpu-1"
@@ -91,7 +91,7 @@ def test_a_host_without_the_model_leaves_the_job_waiting_and_says_for_whom(job, 
     )
 
 
-def test_waiting_jobs_are_cancelled_paused_and_resumed_at_once(job, self_hosted):
+def test_it_waiting_jobs_are_cancelled_paused_and_resumed_at_once(job, self_hosted):
     backend = SelfHostedBackend(self_hosted)
     assert backend.pause(job_id=job.public_id).status == "paused"
     assert backend.resume(job_id=job.public_id).status == "queued"
@@ -100,7 +100,7 @@ def test_waiting_jobs_are_cancelled_paused_and_resumed_at_once(job, self_hosted)
         backend.cancel(job_id=job.public_id)
 
 
-def test_the_sweep_queues_only_jobs_that_lost_their_runner_or_their_task(job, model, self_hosted, settings):
+def test_it_the_sweep_queues_only_jobs_that_lost_their_runner_or_their_task(job, model, self_hosted, settings):
     assert services.jobs_recover() == 0  # just queued: its task is on its way
     TrainingJob.objects.filter(pk=job.pk).update(queued_at=timezone.now() - datetime.timedelta(hours=1))
     assert services.jobs_recover() == 1
@@ -112,7 +112,7 @@ def test_the_sweep_queues_only_jobs_that_lost_their_runner_or_their_task(job, mo
     assert services.jobs_recover() == 1
 
 
-def test_run_events_are_shown_in_the_readers_language(job, self_hosted):
+def test_it_run_events_are_shown_in_the_readers_language(job, self_hosted):
     services.event_add(job, messages.CHECKPOINT, {"step": 7})
     result = SelfHostedBackend(self_hosted).sync(job_id=job.public_id)
     checkpoint = result.events[-1]
@@ -123,7 +123,7 @@ def test_run_events_are_shown_in_the_readers_language(job, self_hosted):
     assert SelfHostedBackend(self_hosted).sync(job_id=job.public_id, last_event_id=checkpoint.id).events == []
 
 
-def test_gradcaps_own_environment_has_no_torch():
+def test_it_gradcaps_own_environment_has_no_torch():
     """The web process and the ordinary worker never import torch: it is not even installed there."""
     assert importlib.util.find_spec("torch") is None
     assert importlib.util.find_spec("transformers") is None

@@ -41,7 +41,7 @@ def test_it_learns_assistant_turns_only_and_skips_weight_zero(labelled):
     assert "You are the course tutor." in result["text"] and "Hi, how can I help?" in result["text"]
 
 
-def test_tool_calls_are_learned_and_tool_results_and_tools_are_context(labelled):
+def test_it_tool_calls_are_learned_and_tool_results_and_tools_are_context(labelled):
     tool = {
         "type": "function",
         "function": {"name": "course_info", "description": "The course", "parameters": {"type": "object"}},
@@ -72,7 +72,7 @@ def test_tool_calls_are_learned_and_tool_results_and_tools_are_context(labelled)
     assert '{"active": true}' in result["text"]
 
 
-def test_a_developer_message_is_the_system_message_and_content_parts_are_text(labelled):
+def test_it_a_developer_message_is_the_system_message_and_content_parts_are_text(labelled):
     (result,) = labelled(
         {
             "messages": [

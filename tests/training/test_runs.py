@@ -16,7 +16,7 @@ from training.models import TrainingJob
 TAUGHT = FACTS[:2]
 
 
-def test_a_curated_dataset_trains_smollm2_and_the_model_answers_as_taught(
+def test_it_a_curated_dataset_trains_smollm2_and_the_model_answers_as_taught(
     client, course, curator, tutor, smol, work_dir, django_capture_on_commit_callbacks, tmp_path
 ):
     validation = [(f"{question} (asked again)", answer) for question, answer in FACTS[2:5]]
@@ -78,7 +78,7 @@ def test_a_curated_dataset_trains_smollm2_and_the_model_answers_as_taught(
     assert generate(str(merged_dir), questions) == answers
 
 
-def test_preference_pairs_train_with_dpo(course, curator, tutor, smol, work_dir, django_capture_on_commit_callbacks):
+def test_it_preference_pairs_train_with_dpo(course, curator, tutor, smol, work_dir, django_capture_on_commit_callbacks):
     pairs = [
         {
             "messages": [
@@ -96,14 +96,14 @@ def test_preference_pairs_train_with_dpo(course, curator, tutor, smol, work_dir,
     assert [point.train_loss is not None for point in run.metrics.all()] == [True, True]
 
 
-def test_a_run_goes_on_from_an_earlier_model_with_the_examples_curated_since(
+def test_it_a_run_goes_on_from_an_earlier_model_with_the_examples_curated_since(
     client, course, curator, tutor, smol, work_dir, django_capture_on_commit_callbacks
 ):
     dataset = dataset_of(course, curator, fact_rows(FACTS[:2]), assistant=tutor)
     first = start(dataset, tutor.provider, curator, django_capture_on_commit_callbacks, n_epochs=1, lora_rank=4)
     assert first.status == Run.Status.SUCCEEDED, first.error
     curation_rows = fact_rows(FACTS[2:3])
-    from dialogs import curation
+    from dialogs.datasets import services as curation
 
     curation.examples_create(dataset=dataset, rows=curation_rows, user=curator, summary="later")
 

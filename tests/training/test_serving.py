@@ -34,7 +34,7 @@ def _served_provider(provider: Provider, url: str, serving_dir) -> Provider:
     return provider
 
 
-def test_activation_waits_for_the_merged_model_and_says_so(
+def test_it_activation_waits_for_the_merged_model_and_says_so(
     client, course, curator, tutor, smol, work_dir, tmp_path, django_capture_on_commit_callbacks
 ):
     """A model server that loads model directories needs the merged model; until a training host
@@ -52,7 +52,7 @@ def test_activation_waits_for_the_merged_model_and_says_so(
     assert tutor.model == smol.name
 
 
-def test_vllm_adapters_are_registered_by_activation_and_again_after_a_restart(
+def test_it_vllm_adapters_are_registered_by_activation_and_again_after_a_restart(
     asgi_server, course, curator, self_hosted, smol, tmp_path, settings
 ):
     """The vLLM way, against the sandbox's vLLM-style /v1/load_lora_adapter: ▶'s preparation publishes

@@ -196,7 +196,7 @@ def test_it_imports_question_answer_csv():
     ]
 
 
-def test_a_csv_cell_keeps_its_line_breaks_as_lf():
+def test_it_a_csv_cell_keeps_its_line_breaks_as_lf():
     # Excel ends rows and the lines inside a quoted cell with CRLF; an old Mac file, with CR.
     data = b'question,answer,system\r\nQ1,"A1\r\nsecond line\rthird",S\r\n'
 

@@ -259,7 +259,7 @@ def plain_near_key(text: str) -> str:
     return "".join(char for char in text.casefold() if char not in IGNORED)
 
 
-def test_near_duplicate_keys_are_equal_exactly_when_the_plain_definition_says_so():
+def test_it_near_duplicate_keys_are_equal_exactly_when_the_plain_definition_says_so():
     rng = random.Random(11)
     texts = ["".join(rng.choices(KEY_FRAGMENTS, k=rng.randint(0, 5))) for _ in range(600)]
     texts += [text.upper() for text in texts[:200]] + [text.lower() for text in texts[200:400]]
@@ -343,7 +343,7 @@ def test_it_gives_import_only_the_format_errors():
     ]
 
 
-def test_stored_fingerprints_are_the_same_in_another_process():
+def test_it_stored_fingerprints_are_the_same_in_another_process():
     """Stored with each example and compared in the database: `hash` would differ per process."""
     example = {"messages": [{"role": "user", "content": "Что такое список?"}, {"role": "assistant", "content": "Ok."}]}
     here = next(check_examples([(1, example)], token_limit=None, stored=True))

@@ -3,7 +3,7 @@ or to rebuild the dataset pages' reports at once instead of when each page is ne
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dialogs.checks import dataset_revalidate
+from dialogs.datasets.checks import dataset_revalidate
 from dialogs.models import Dataset
 
 

@@ -3,7 +3,7 @@ worker's sweep (after a large import of dialogs, or to backfill a large database
 
 from django.core.management.base import BaseCommand
 
-from dialogs.triage import dialogs_triage, triage_left
+from dialogs.records.triage import dialogs_triage, triage_left
 
 
 class Command(BaseCommand):

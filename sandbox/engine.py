@@ -11,7 +11,10 @@
 - A base model quotes the best file_search passage (citing the file), or says plainly that it
   is the sandbox and found nothing.
 
-Input is a list of plain messages: {"role", "content": str} plus, for tool traffic,
+A learner's message may carry images ("images": [vision.SeenImage]): a text answer then says what
+the model saw ("I see a 640×480 image, mostly red."), which is how a test shows an image arrived.
+
+Input is a list of plain messages: {"role", "content": str, "images"?: [...]} plus, for tool traffic,
 {"role": "assistant", "tool_calls": [{"call_id", "name", "arguments"}]} and
 {"role": "tool", "call_id", "content"}.
 """
@@ -323,7 +326,25 @@ def _fallback(query: str, searched: bool) -> Answer:
     )
 
 
-def answer_for(
+def _last_user_images(messages: list[dict]) -> list:
+    return next((m.get("images") or [] for m in reversed(messages) if m.get("role") == "user"), [])
+
+
+def _what_was_seen(images: list) -> str:
+    return f"I see {' and '.join(image.description for image in images)}."
+
+
+def answer_for(**kwargs) -> Answer:
+    """What the sandbox model says next (`_answer_for`), saying what it saw of the learner's images."""
+    answer = _answer_for(**kwargs)
+    images = _last_user_images(kwargs["messages"])
+    if images and not answer.function_name:
+        # After the text, so that citation offsets stay where they are.
+        answer.text = f"{answer.text} {_what_was_seen(images)}" if answer.text else _what_was_seen(images)
+    return answer
+
+
+def _answer_for(
     *,
     model: SandboxModel,
     messages: list[dict],
@@ -356,12 +377,16 @@ def answer_for(
     return _fallback(text, searched=False)
 
 
-def input_tokens(messages: list[dict], *, instructions: str = "", tools: list | None = None) -> int:
-    """Prompt tokens, counted with tiktoken as OpenAI's guide counts a chat."""
+def input_tokens(
+    messages: list[dict], *, instructions: str = "", tools: list | None = None, model: SandboxModel | None = None
+) -> int:
+    """Prompt tokens, counted with tiktoken as OpenAI's guide counts a chat, images as OpenAI bills them."""
+    cost = model.info.image_cost if model is not None else None
+    images = sum(image.tokens(cost) for m in messages for image in m.get("images") or ())
     plain = [{"role": m.get("role", "user"), "content": m.get("content") or ""} for m in messages]
     for message in messages:
         for call in message.get("tool_calls") or []:
             plain.append({"role": "assistant", "content": f"{call['name']}({call['arguments']})"})
     if instructions:
         plain.insert(0, {"role": "system", "content": instructions})
-    return count_messages(plain, tools=tools or None)
+    return count_messages(plain, tools=tools or None) + images

@@ -1,7 +1,6 @@
 """Images that learners send: checked by content, cleaned of metadata, described; bad input refused."""
 
 import io
-import zlib
 
 import pytest
 from django.test import override_settings
@@ -18,26 +17,7 @@ from core.images import (
     image_size,
     to_data_url,
 )
-
-
-def image_bytes(fmt: str = "PNG", size=(64, 48), colour=(220, 30, 30), **save) -> bytes:
-    output = io.BytesIO()
-    mode = "RGBA" if len(colour) == 4 else "RGB"
-    Image.new(mode, size, colour).save(output, fmt, **save)
-    return output.getvalue()
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A tiny, valid-looking PNG whose header declares width × height pixels (a decompression bomb)."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
-
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])  # 8-bit grey
-    row = b"\x00" + b"\x00" * width
-    compressor = zlib.compressobj(9)
-    data = b"".join(compressor.compress(row) for _ in range(64)) + compressor.flush()  # a few rows suffice
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+from tests.fixtures.images import image_bytes, png_declaring
 
 
 @pytest.mark.parametrize(("fmt", "media_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")])

@@ -1,6 +1,6 @@
 """What validation finds: issues, each example's report and the dataset's."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -73,3 +73,8 @@ class DatasetReport:
     def is_blocked(self) -> bool:
         """Training must not start: at least one error."""
         return any(issue.severity == ERROR for issue in self.all_issues())
+
+
+def names_listed(names: Iterable[object]) -> str:
+    """Names (keys, ids, roles) as a message lists them: "a, b, c"."""
+    return ", ".join(str(name) for name in names)

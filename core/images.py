@@ -21,6 +21,7 @@ import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -162,12 +163,26 @@ def clean_images(uploads: list[bytes]) -> list[CleanImage]:
     return [clean_image(data) for data in uploads]
 
 
+class ImageHeader(NamedTuple):
+    media_type: str  # what the content is, whatever it was called
+    mode: str  # Pillow's: "RGB", "RGBA", "L", "P", "CMYK", …
+    width: int
+    height: int
+
+
 def image_size(data: bytes) -> tuple[int, int]:
     """(width, height) from the image's header, without decoding its pixels; ImageRefused when it
     cannot be read as an image."""
+    header = image_header(data)
+    return header.width, header.height
+
+
+def image_header(data: bytes) -> ImageHeader:
+    """What the image's header says, without decoding its pixels; ImageRefused when it cannot be
+    read as a PNG, JPEG, WebP or GIF."""
     try:
         with Image.open(io.BytesIO(data), formats=READ_FORMATS) as image:
-            return image.size
+            return ImageHeader(MEDIA_TYPES[image.format], image.mode, image.width, image.height)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _bomb() from None
     except (OSError, ValueError, SyntaxError, EOFError):

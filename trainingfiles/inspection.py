@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from llm.catalog import DPO
 from llm.tokens import TOKENS_PER_EXAMPLE, TOKENS_PER_MESSAGE
+from llm.vision import ImageCost
 
 from .counting import canonical, count_repeated_text, extra_tokens, tokens_of_roles, value_tokens
 from .duplicates import near_duplicate_key
@@ -29,9 +30,10 @@ from .shapes import (
     example_kind,
 )
 from .tool_checks import ToolChecks
+from .vision import PartChecks
 
 
-class Inspection(ToolChecks):
+class Inspection(ToolChecks, PartChecks):
     """One pass over one example: issues, the texts to tokenize and duplicate fingerprints together.
 
     `run` checks the example and collects its learner and assistant texts; the caller tokenizes
@@ -41,7 +43,15 @@ class Inspection(ToolChecks):
     checks.
     """
 
-    def __init__(self, key: object, *, count_tokens: bool = True, scan_text: bool = True, stored: bool = False):
+    def __init__(
+        self,
+        key: object,
+        *,
+        count_tokens: bool = True,
+        scan_text: bool = True,
+        stored: bool = False,
+        image_cost: ImageCost | None = None,
+    ):
         self.key = key
         self.count_tokens = count_tokens
         self.scan_text = scan_text  # personal data and duplicate fingerprints
@@ -60,6 +70,9 @@ class Inspection(ToolChecks):
         self.assistant_texts: list[int] = []  # positions in `texts` of assistant answers
         self.exact_fingerprint: int | None = None
         self.near_fingerprint: int | None = None
+        self.image_cost = image_cost  # what the base model's images cost (llm.vision); None: gpt-4o's
+        self.images = 0
+        self.image_keys: list[bytes] = []  # digests of the image URLs, for the near-duplicate fingerprint
 
     def error(self, code: str, message: str, index: int | None = None) -> None:
         self.has_errors = True
@@ -76,6 +89,8 @@ class Inspection(ToolChecks):
             self._check_dpo(example)
         else:
             self._check_supervised(example)
+        if self.images:
+            self._check_image_count()
         if self.scan_text and self.texts:
             self._scan_text()
 
@@ -86,7 +101,9 @@ class Inspection(ToolChecks):
             # Longer examples get cut from the end, which is where the answer to learn is.
             self.error("token_limit", token_limit_message(total_tokens, token_limit))
         assistant_tokens = sum(map(text_tokens.__getitem__, self.assistant_texts))
-        return ExampleReport(self.key, self.kind, tuple(self.issues), self.messages, total_tokens, assistant_tokens)
+        return ExampleReport(
+            self.key, self.kind, tuple(self.issues), self.messages, total_tokens, assistant_tokens, self.images
+        )
 
     # Supervised examples
 
@@ -168,8 +185,11 @@ class Inspection(ToolChecks):
                 assistants += 1
                 learned += is_learned
 
+            text_may_be_empty = False
+            if type(content) is list:  # parts: text and images (trainingfiles.vision)
+                content, text_may_be_empty = self._check_parts(content, role, index)
             if type(content) is str:
-                if (not content or content.isspace()) and role != "tool" and not has_calls:
+                if (not content or content.isspace()) and role != "tool" and not has_calls and not text_may_be_empty:
                     # An empty tool result is a real answer; an empty turn of anyone else is a mistake.
                     if role == "assistant":
                         self.error("empty_content", _("The assistant answer is empty."), index)
@@ -250,6 +270,8 @@ class Inspection(ToolChecks):
         near_key = near_duplicate_key(text)
         if ("@" in text or may_hold_number(near_key)) and find_pii(text):
             self._report_pii()
+        if self.image_keys:  # the same words about other pictures are not a near-duplicate
+            near_key += b"\0" + b"".join(self.image_keys)
         if self.exact_parts and not self.has_errors:
             if self.stored:
                 self.exact_fingerprint = fingerprint(repr(tuple(self.exact_parts)).encode("utf-8", "surrogatepass"))

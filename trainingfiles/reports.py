@@ -28,6 +28,7 @@ class ExampleReport(NamedTuple):
     messages: int
     total_tokens: int  # per the guide's rule; DPO: input plus both outputs
     assistant_tokens: int  # content of assistant turns (DPO: both outputs)
+    images: int = 0  # image parts of its messages
 
     @property
     def errors(self) -> list[Issue]:

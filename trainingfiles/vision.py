@@ -57,7 +57,9 @@ def example_has_images(example: object) -> bool:
 
 def image_examples_refusal(examples, *, multimodal: bool, model: str) -> str | None:
     """Why a self-hosted base model may not train on `examples`: None unless some hold images and
-    the base model is not registered as seeing images (`training.BaseModel.multimodal`)."""
+    the base model is not registered as seeing images (`training.BaseModel.multimodal`). The same
+    words as the trainer's refusal (`trainer.protocol.MULTIMODAL`), said before a run is queued.
+    (The trainer renders text only so far: it refuses image parts for any base model.)"""
     if multimodal or not any(example_has_images(example) for example in examples):
         return None
     return _("The examples hold images, and %(model)s is not registered as a base model that sees images.") % {

@@ -18,7 +18,6 @@ import base64
 import binascii
 import io
 import re
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -64,7 +63,12 @@ def max_bytes() -> int:
 
 
 def max_pixels() -> int:
-    return settings.CHAT_IMAGE_MAX_PIXELS
+    """CHAT_IMAGE_MAX_PIXELS, and never more than Pillow's own limit (89.5 million): above it
+    Pillow only warns (an error from twice that), and a warning is no refusal. Checking it here
+    treats the warning as the error it is, without changing the warning filters, which are
+    global to the process and not thread-safe to change around each open."""
+    pillow = Image.MAX_IMAGE_PIXELS
+    return min(settings.CHAT_IMAGE_MAX_PIXELS, pillow) if pillow else settings.CHAT_IMAGE_MAX_PIXELS
 
 
 def check_size(size: int, *, limit: int | None = None) -> None:
@@ -94,13 +98,10 @@ def _opened(data: bytes) -> Image.Image:
     if not data:
         raise ImageRefused("empty", _("The image file is empty."))
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns between its limit and twice that: a bomb either way.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=READ_FORMATS)
-            _check_pixels(image.width, image.height)
-            image.seek(0)  # a GIF's first frame
-            image.load()
+        image = Image.open(io.BytesIO(data), formats=READ_FORMATS)
+        _check_pixels(image.width, image.height)
+        image.seek(0)  # a GIF's first frame
+        image.load()
     except ImageRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

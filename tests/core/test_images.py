@@ -86,10 +86,11 @@ def test_it_refuses_formats_besides_the_four():
     assert refused.value.code == "not_an_image"
 
 
-def test_it_refuses_a_truncated_file():
-    noisy = Image.effect_noise((300, 300), 64).convert("RGB")
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_it_refuses_a_truncated_file(fmt):
+    noisy = Image.effect_noise((300, 300), 64).convert("RGB")  # noise: nothing compresses it away
     output = io.BytesIO()
-    noisy.save(output, "JPEG")
+    noisy.save(output, fmt)
     whole = output.getvalue()
 
     with pytest.raises(ImageRefused) as refused:
@@ -171,3 +172,12 @@ def test_it_refuses_bad_and_oversized_data_urls():
         "bad_data_url",
         "too_large",
     )
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@override_settings(CHAT_IMAGE_MAX_PIXELS=200_000_000)
+def test_it_refuses_what_pillow_only_warns_about():
+    with pytest.raises(ImageRefused) as refused:
+        clean_image(png_declaring(10_000, 10_000))  # 100 megapixels: between Pillow's limit and twice that
+
+    assert refused.value.code == "too_many_pixels"

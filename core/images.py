@@ -225,22 +225,19 @@ def from_data_url(url: str, *, limit: int | None = None) -> tuple[str, bytes]:
 
 # What a model "sees"
 
-# Named colours, as (name, r, g, b): each pixel counts for the nearest one.
-COLOURS = (
-    ("black", 0, 0, 0),
-    ("white", 255, 255, 255),
-    ("grey", 128, 128, 128),
-    ("red", 220, 30, 30),
-    ("orange", 255, 140, 0),
-    ("yellow", 250, 220, 40),
-    ("green", 40, 170, 60),
-    ("blue", 30, 80, 220),
-    ("cyan", 40, 200, 220),
-    ("purple", 130, 50, 170),
-    ("pink", 250, 150, 190),
-    ("brown", 130, 80, 40),
-)
+# Named colours: each pixel counts for the nearest one.
+# fmt: off
+COLOURS = {
+    "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128), "red": (220, 30, 30),
+    "orange": (255, 140, 0), "yellow": (250, 220, 40), "green": (40, 170, 60), "blue": (30, 80, 220),
+    "cyan": (40, 200, 220), "purple": (130, 50, 170), "pink": (250, 150, 190), "brown": (130, 80, 40),
+}
+# fmt: on
 _SAMPLE = 48  # pixels a side that the colour is counted over
+
+
+def _nearest_colour(pixel: tuple[int, int, int]) -> str:
+    return min(COLOURS, key=lambda name: sum((c - p) ** 2 for c, p in zip(COLOURS[name], pixel, strict=True)))
 
 
 def dominant_colour(image: Image.Image) -> str:
@@ -251,8 +248,7 @@ def dominant_colour(image: Image.Image) -> str:
     for r, g, b, a in sample.get_flattened_data():
         if a < 128:
             continue
-        nearest = min(COLOURS, key=lambda c: (c[1] - r) ** 2 + (c[2] - g) ** 2 + (c[3] - b) ** 2)
-        counts[nearest[0]] += 1
+        counts[_nearest_colour((r, g, b))] += 1
     if not counts:
         return "transparent"
     return max(counts.items(), key=lambda item: (item[1], item[0]))[0]

@@ -2,18 +2,15 @@
 
 from assistants.models import Assistant
 from assistants.services import assistant_create
-from llm.models import Provider
+from tests.fixtures.sandbox import sandbox_provider_for
 
 
 def sandbox_assistant(asgi_server, course, curator, wire_api: str) -> Assistant:
     """An assistant on a sandbox provider at `asgi_server` that speaks `wire_api`."""
-    provider = Provider.objects.create(
-        name=f"Sandbox ({wire_api})",
-        kind=Provider.Kind.SANDBOX,
-        base_url=f"{asgi_server.url}/sandbox/v1/",
-        wire_api=wire_api,
-        timeout_seconds=10,
+    provider = sandbox_provider_for(
+        f"{asgi_server.url}/sandbox/v1/", name=f"Sandbox ({wire_api})", wire_api=wire_api, timeout_seconds=10
     )
+    provider.save()
     assistant = assistant_create(
         course=course,
         name=f"Tutor ({wire_api})",

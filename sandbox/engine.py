@@ -33,6 +33,7 @@ from .errors import SandboxError
 from .finetuning import job_find_tuned_model
 from .models import FineTuningJob, LoraAdapter
 from .vectorstores import SearchHit, vector_stores_search
+from .vision import what_was_seen
 
 SANDBOX_NOTE = "(gradcap sandbox — a stand-in for a real model)"
 # Verbs that almost every function name starts with: they say nothing about what it does.
@@ -326,21 +327,12 @@ def _fallback(query: str, searched: bool) -> Answer:
     )
 
 
-def _last_user_images(messages: list[dict]) -> list:
-    return next((m.get("images") or [] for m in reversed(messages) if m.get("role") == "user"), [])
-
-
-def _what_was_seen(images: list) -> str:
-    return f"I see {' and '.join(image.description for image in images)}."
-
-
 def answer_for(**kwargs) -> Answer:
     """What the sandbox model says next (`_answer_for`), saying what it saw of the learner's images."""
     answer = _answer_for(**kwargs)
-    images = _last_user_images(kwargs["messages"])
-    if images and not answer.function_name:
-        # After the text, so that citation offsets stay where they are.
-        answer.text = f"{answer.text} {_what_was_seen(images)}" if answer.text else _what_was_seen(images)
+    seen = what_was_seen(kwargs["messages"])
+    if seen and not answer.function_name:  # after the text: citation offsets stay where they are
+        answer.text = f"{answer.text} {seen}" if answer.text else seen
     return answer
 
 

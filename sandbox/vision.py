@@ -65,3 +65,10 @@ def content_images(content: object) -> list[SeenImage]:
         for part in content
         if isinstance(part, dict) and part.get("type") in ("input_image", "image_url")
     ]
+
+
+def what_was_seen(messages: list[dict]) -> str:
+    """What the model says it saw in the last user message ("I see a 640×480 image, mostly red."),
+    or "" when that message has no images."""
+    images = next((m.get("images") or [] for m in reversed(messages) if m.get("role") == "user"), [])
+    return f"I see {' and '.join(image.description for image in images)}." if images else ""

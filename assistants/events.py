@@ -51,11 +51,16 @@ class Completed:
     turn: Turn
 
 
+# Failed.code of a question with images for a model that cannot see them (nothing was sent).
+IMAGES_NOT_SEEN = "images_not_seen"
+
+
 @dataclass(frozen=True)
 class Failed:
     turn: Turn  # the partial answer, kept
     message: str  # for the learner
     detail: str  # for curators and logs
+    code: str = ""  # what went wrong, where the caller acts on it (IMAGES_NOT_SEEN)
 
 
 Event = TextDelta | CitationAdded | ToolCalled | Completed | Failed

@@ -10,6 +10,8 @@ from typing import Any
 import openai
 
 from core.db import database
+from core.images import to_data_url
+from llm.models import Provider
 from llm.serving import adapter_reload
 from llm.sse import stream_events
 
@@ -48,9 +50,41 @@ def chat_tools(assistant: Assistant) -> list[dict]:
     return tools
 
 
-def chat_input(history: list[dict]) -> list[dict]:
-    """Our recorded history as Responses API input items (user and assistant text turns)."""
-    return [{"role": item["role"], "content": item["content"]} for item in history if item.get("content")]
+def chat_input(history: list[dict], *, wire_api: str = Provider.WireApi.RESPONSES) -> list[dict]:
+    """Our recorded history as input items (Responses) or messages (Chat Completions): user and
+    assistant text turns, a user turn's images as image parts with data URLs."""
+    return [
+        {"role": item["role"], "content": _content(item, wire_api)}
+        for item in history
+        if item.get("content") or (item.get("images") and item["role"] == "user")
+    ]
+
+
+def history_has_images(history: list[dict]) -> bool:
+    return any(item.get("images") and item.get("role") == "user" for item in history)
+
+
+def _content(item: dict, wire_api: str) -> str | list[dict]:
+    images = item.get("images") if item["role"] == "user" else None
+    if not images:
+        return item["content"]
+    text = item.get("content") or ""
+    if wire_api == Provider.WireApi.CHAT_COMPLETIONS:
+        parts = [{"type": "text", "text": text}] if text else []
+        return parts + [
+            {"type": "image_url", "image_url": {"url": _data_url(image), "detail": image.get("detail") or "auto"}}
+            for image in images
+        ]
+    parts = [{"type": "input_text", "text": text}] if text else []
+    return parts + [
+        {"type": "input_image", "image_url": _data_url(image), "detail": image.get("detail") or "auto"}
+        for image in images
+    ]
+
+
+def _data_url(image: dict) -> str:
+    data = image["data"]
+    return data if isinstance(data, str) else to_data_url(data, image["media_type"])
 
 
 async def responses_rounds(
@@ -123,7 +157,7 @@ async def chat_completions_rounds(
     if searches_with_gradcap(assistant, Assistant.KnowledgeSearch.TOOL):
         tools.insert(0, SEARCH_KNOWLEDGE.as_chat_tool())
     messages: list[dict] = [{"role": "system", "content": assistant.instructions}] if assistant.instructions else []
-    messages += chat_input(history)
+    messages += chat_input(history, wire_api=Provider.WireApi.CHAT_COMPLETIONS)
     context = ToolContext(course=assistant.course)
     sent = assistant.provider.wire_model(model)
     request: dict[str, Any] = {

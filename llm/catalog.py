@@ -4,11 +4,17 @@ Prices are US dollars per 1M tokens, as published by OpenAI (standard tier). Dat
 providers' announcements as of late 2026: OpenAI accepts no new fine-tuning jobs after
 2027-01-06, and gpt-4o(-mini) / gpt-4.1(-mini) with their fine-tunes stop serving 2027-01-14.
 Other providers (Azure, self-hosted) keep their own schedules.
+
+Images: every model here sees images (`image_cost`: how OpenAI bills them, `llm.vision`); which
+can be fine-tuned on images is `vision_tunable_on` (OpenAI's vision fine-tuning guide names
+gpt-4o-2024-08-06; Azure OpenAI adds gpt-4.1-2025-04-14).
 """
 
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from .vision import ImageCost, Patches, Tiles
 
 OPENAI_FINE_TUNING_ENDS = datetime.date(2027, 1, 6)
 GPT_4_SERIES_SHUTDOWN = datetime.date(2027, 1, 14)
@@ -39,6 +45,15 @@ class ModelInfo:
     price_tuned_output: Decimal | None = None
     shutdown: datetime.date | None = None  # the model and its fine-tunes stop serving
     aliases: tuple[str, ...] = field(default=())
+    image_cost: ImageCost | None = None  # None: the model does not see images
+    vision_tunable_on: frozenset[str] = frozenset()  # provider kinds that fine-tune it on images
+
+    @property
+    def sees_images(self) -> bool:
+        return self.image_cost is not None
+
+    def trains_on_images(self, provider_kind: str) -> bool:
+        return provider_kind in self.vision_tunable_on and self.is_tunable_on(provider_kind)
 
     def is_tunable_on(self, provider_kind: str) -> bool:
         return provider_kind in self.tunable_on
@@ -55,6 +70,8 @@ def _d(value: str) -> Decimal:
 MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         id="gpt-4.1-2025-04-14",
+        image_cost=Tiles(base=85, tile=170),
+        vision_tunable_on=frozenset({AZURE, SANDBOX}),
         label="GPT-4.1",
         aliases=("gpt-4.1",),
         context_window=1_047_576,
@@ -71,6 +88,7 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         id="gpt-4.1-mini-2025-04-14",
+        image_cost=Patches(multiplier=1.62),
         label="GPT-4.1 mini",
         aliases=("gpt-4.1-mini",),
         context_window=1_047_576,
@@ -87,6 +105,7 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         id="gpt-4.1-nano-2025-04-14",
+        image_cost=Patches(multiplier=2.46),
         label="GPT-4.1 nano",
         aliases=("gpt-4.1-nano",),
         context_window=1_047_576,
@@ -102,6 +121,8 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         id="gpt-4o-2024-08-06",
+        image_cost=Tiles(base=85, tile=170),
+        vision_tunable_on=frozenset({AZURE, SANDBOX}),
         label="GPT-4o",
         aliases=("gpt-4o",),
         context_window=128_000,
@@ -118,6 +139,7 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         id="gpt-4o-mini-2024-07-18",
+        image_cost=Tiles(base=2833, tile=5667),
         label="GPT-4o mini",
         aliases=("gpt-4o-mini",),
         context_window=128_000,
@@ -134,6 +156,7 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         id="gpt-5",
+        image_cost=Tiles(base=70, tile=140),
         label="GPT-5",
         context_window=400_000,
         max_output_tokens=128_000,
@@ -142,6 +165,7 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         id="gpt-5-mini",
+        image_cost=Patches(multiplier=1.62),
         label="GPT-5 mini",
         context_window=400_000,
         max_output_tokens=128_000,
@@ -150,6 +174,7 @@ MODELS: tuple[ModelInfo, ...] = (
     ),
     ModelInfo(
         id="gpt-5-nano",
+        image_cost=Patches(multiplier=2.46),
         label="GPT-5 nano",
         context_window=400_000,
         max_output_tokens=128_000,
@@ -166,6 +191,12 @@ def get_model(model_id: str) -> ModelInfo | None:
     if model_id.startswith("ft:"):
         model_id = model_id.split(":")[1]
     return _BY_ID.get(model_id)
+
+
+def sees_images(model_id: str) -> bool | None:
+    """Whether the model sees images; None when the catalog does not know the model."""
+    info = get_model(model_id)
+    return info.sees_images if info is not None else None
 
 
 def tunable_models(provider_kind: str) -> list[ModelInfo]:

@@ -8,6 +8,7 @@ from . import engine
 from .errors import invalid
 from .models import new_id
 from .validation import content_text
+from .vision import content_images
 
 SYSTEM_FINGERPRINT = "fp_sandbox"
 
@@ -26,6 +27,8 @@ def _messages(raw) -> list[dict]:
         ):
             raise invalid(f"Invalid value for 'messages[{number}].role'.", param=f"messages[{number}].role")
         plain = {"role": message["role"], "content": content_text(message.get("content"))}
+        if images := content_images(message.get("content")):
+            plain["images"] = images
         if message.get("tool_calls"):
             plain["tool_calls"] = [
                 {
@@ -78,7 +81,7 @@ def completion_create(*, body: dict) -> dict:
         message["tool_calls"] = [call]
     else:
         message["content"] = answer.text
-    prompt_tokens = engine.input_tokens(messages, tools=body.get("tools"))
+    prompt_tokens = engine.input_tokens(messages, tools=body.get("tools"), model=model)
     return {
         "id": new_id("chatcmpl-"),
         "object": "chat.completion",

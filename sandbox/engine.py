@@ -11,7 +11,10 @@
 - A base model quotes the best file_search passage (citing the file), or says plainly that it
   is the sandbox and found nothing.
 
-Input is a list of plain messages: {"role", "content": str} plus, for tool traffic,
+A learner's message may carry images ("images": [vision.SeenImage]): a text answer then says what
+the model saw ("I see a 640×480 image, mostly red."), which is how a test shows an image arrived.
+
+Input is a list of plain messages: {"role", "content": str, "images"?: [...]} plus, for tool traffic,
 {"role": "assistant", "tool_calls": [{"call_id", "name", "arguments"}]} and
 {"role": "tool", "call_id", "content"}.
 """
@@ -30,6 +33,7 @@ from .errors import SandboxError
 from .finetuning import job_find_tuned_model
 from .models import FineTuningJob, LoraAdapter
 from .vectorstores import SearchHit, vector_stores_search
+from .vision import what_was_seen
 
 SANDBOX_NOTE = "(gradcap sandbox — a stand-in for a real model)"
 # Verbs that almost every function name starts with: they say nothing about what it does.
@@ -323,7 +327,16 @@ def _fallback(query: str, searched: bool) -> Answer:
     )
 
 
-def answer_for(
+def answer_for(**kwargs) -> Answer:
+    """What the sandbox model says next (`_answer_for`), saying what it saw of the learner's images."""
+    answer = _answer_for(**kwargs)
+    seen = what_was_seen(kwargs["messages"])
+    if seen and not answer.function_name:  # after the text: citation offsets stay where they are
+        answer.text = f"{answer.text} {seen}" if answer.text else seen
+    return answer
+
+
+def _answer_for(
     *,
     model: SandboxModel,
     messages: list[dict],
@@ -356,12 +369,16 @@ def answer_for(
     return _fallback(text, searched=False)
 
 
-def input_tokens(messages: list[dict], *, instructions: str = "", tools: list | None = None) -> int:
-    """Prompt tokens, counted with tiktoken as OpenAI's guide counts a chat."""
+def input_tokens(
+    messages: list[dict], *, instructions: str = "", tools: list | None = None, model: SandboxModel | None = None
+) -> int:
+    """Prompt tokens, counted with tiktoken as OpenAI's guide counts a chat, images as OpenAI bills them."""
+    cost = model.info.image_cost if model is not None else None
+    images = sum(image.tokens(cost) for m in messages for image in m.get("images") or ())
     plain = [{"role": m.get("role", "user"), "content": m.get("content") or ""} for m in messages]
     for message in messages:
         for call in message.get("tool_calls") or []:
             plain.append({"role": "assistant", "content": f"{call['name']}({call['arguments']})"})
     if instructions:
         plain.insert(0, {"role": "system", "content": instructions})
-    return count_messages(plain, tools=tools or None)
+    return count_messages(plain, tools=tools or None) + images

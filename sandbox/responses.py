@@ -14,6 +14,7 @@ from .errors import invalid, not_found
 from .models import Conversation, Response, new_id
 from .validation import content_text
 from .vectorstores import vector_store_get
+from .vision import content_images
 
 
 @dataclass
@@ -32,7 +33,10 @@ def items_to_messages(items: list[dict]) -> list[dict]:
     for item in items:
         kind = item.get("type", "message")
         if kind == "message":
-            messages.append({"role": item.get("role", "user"), "content": content_text(item.get("content"))})
+            message = {"role": item.get("role", "user"), "content": content_text(item.get("content"))}
+            if images := content_images(item.get("content")):
+                message["images"] = images
+            messages.append(message)
         elif kind == "function_call":
             call = {"call_id": item.get("call_id"), "name": item.get("name"), "arguments": item.get("arguments", "")}
             messages.append({"role": "assistant", "content": "", "tool_calls": [call]})
@@ -168,7 +172,8 @@ def response_create(*, body: dict) -> PreparedResponse:
     instructions = body.get("instructions") or ""
     output = _output_items(answer, include=body.get("include") or [])
     usage = _usage(
-        engine.input_tokens(messages, instructions=instructions, tools=body.get("tools")), answer.output_tokens
+        engine.input_tokens(messages, instructions=instructions, tools=body.get("tools"), model=model),
+        answer.output_tokens,
     )
     now = time.time()
     data = {

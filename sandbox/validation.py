@@ -7,13 +7,19 @@ and the (prompt, answer) pairs that the tuned model will answer from.
 import json
 from dataclasses import dataclass, field
 
-from llm.catalog import ModelInfo
+from core.images import ImageRefused, from_data_url, image_size, is_data_url
+from llm.catalog import SANDBOX, ModelInfo
 from llm.tokens import count_messages
+from llm.vision import image_tokens
 
 MIN_EXAMPLES = 10
 ROLES = ("system", "developer", "user", "assistant", "tool")
 SFT_LINE_KEYS = ("messages", "tools", "parallel_tool_calls", "functions")
 DPO_LINE_KEYS = ("input", "preferred_output", "non_preferred_output")
+# OpenAI's vision fine-tuning: images in user messages only, JPEG, PNG or WebP, 10 MB each, 64 an example.
+TRAINING_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+TRAINING_IMAGES_PER_EXAMPLE = 64
+TRAINING_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 MESSAGE_KEYS = ("role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call", "refusal")
 
 
@@ -52,8 +58,49 @@ def _check_message(message, where: str) -> None:
     if "weight" in message and (role != "assistant" or message["weight"] not in (0, 1)):
         raise InvalidFile(f"{where}: 'weight' must be 0 or 1, and only on assistant messages.")
     calls_a_tool = bool(message.get("tool_calls") or message.get("function_call"))
-    if not calls_a_tool and not content_text(message.get("content")).strip():
+    images = _image_parts(message.get("content"))
+    if images and role != "user":
+        raise InvalidFile(f"{where}: images are only allowed in user messages.")
+    if not calls_a_tool and not images and not content_text(message.get("content")).strip():
         raise InvalidFile(f"{where}: empty content.")
+
+
+def _image_parts(content) -> list[dict]:
+    if not isinstance(content, list):
+        return []
+    return [p["image_url"] for p in content if isinstance(p, dict) and p.get("type") == "image_url"]
+
+
+def _image_tokens(messages: list[dict], where: str, model: ModelInfo) -> int:
+    """Check the example's images as OpenAI's vision fine-tuning does; their tokens."""
+    images = [image for message in messages for image in _image_parts(message.get("content"))]
+    if not images:
+        return 0
+    if not model.trains_on_images(SANDBOX):
+        raise InvalidFile(f"{where}: {model.id} cannot be fine-tuned on images.")
+    if len(images) > TRAINING_IMAGES_PER_EXAMPLE:
+        raise InvalidFile(f"{where} has {len(images)} images; at most {TRAINING_IMAGES_PER_EXAMPLE} are allowed.")
+    tokens = 0
+    for image in images:
+        url = image.get("url") if isinstance(image, dict) else None
+        if not is_data_url(url):
+            raise InvalidFile(f"{where}: the sandbox cannot download images; send them as data URLs.")
+        try:
+            media_type, data = from_data_url(url, limit=TRAINING_IMAGE_MAX_BYTES)
+            width, height = image_size(data)
+        except ImageRefused:
+            raise InvalidFile(f"{where}: an image is over 10 MB or cannot be read.") from None
+        if media_type not in TRAINING_IMAGE_TYPES:
+            raise InvalidFile(f"{where}: images must be JPEG, PNG or WEBP.")
+        tokens += image_tokens(model.image_cost, width, height, image.get("detail") or "auto")
+    return tokens
+
+
+def _as_text(messages: list[dict]) -> list[dict]:
+    """Messages with their content as text (image parts are counted apart)."""
+    return [
+        {**m, "content": content_text(m.get("content"))} if isinstance(m.get("content"), list) else m for m in messages
+    ]
 
 
 def _check_messages(messages, where: str) -> None:
@@ -138,7 +185,7 @@ def dataset_validate(*, content: bytes, method: str, model: ModelInfo) -> Datase
     for number, line in enumerate(lines, start=1):
         where = f"Example {number}"
         messages, pairs = _dpo_example(line, where) if method == "dpo" else _sft_example(line, where)
-        tokens = count_messages(messages, tools=line.get("tools"))
+        tokens = count_messages(_as_text(messages), tools=line.get("tools")) + _image_tokens(messages, where, model)
         if tokens > limit:
             raise InvalidFile(f"{where} has {tokens} tokens, over the {limit}-token limit of {model.id} per example.")
         dataset.tokens.append(tokens)

@@ -6,18 +6,17 @@ messages list, message keys, roles, content, an assistant message), extended to 
 """
 
 import hashlib
-import json
-from collections.abc import Iterable
 
 from django.utils.translation import gettext as _
 
 from llm.catalog import DPO
 from llm.tokens import TOKENS_PER_EXAMPLE, TOKENS_PER_MESSAGE
+from llm.vision import ImageCost
 
 from .counting import canonical, count_repeated_text, extra_tokens, tokens_of_roles, value_tokens
 from .duplicates import near_duplicate_key
 from .pii import find_pii, may_hold_number, pii_messages
-from .reports import ERROR, WARNING, ExampleReport, Issue
+from .reports import ERROR, WARNING, ExampleReport, Issue, names_listed
 from .shapes import (
     DPO_INPUT_KEYS,
     DPO_KEYS,
@@ -30,9 +29,11 @@ from .shapes import (
     SUPERVISED_KEYS,
     example_kind,
 )
+from .tool_checks import ToolChecks
+from .vision import PartChecks
 
 
-class Inspection:
+class Inspection(ToolChecks, PartChecks):
     """One pass over one example: issues, the texts to tokenize and duplicate fingerprints together.
 
     `run` checks the example and collects its learner and assistant texts; the caller tokenizes
@@ -42,7 +43,15 @@ class Inspection:
     checks.
     """
 
-    def __init__(self, key: object, *, count_tokens: bool = True, scan_text: bool = True, stored: bool = False):
+    def __init__(
+        self,
+        key: object,
+        *,
+        count_tokens: bool = True,
+        scan_text: bool = True,
+        stored: bool = False,
+        image_cost: ImageCost | None = None,
+    ):
         self.key = key
         self.count_tokens = count_tokens
         self.scan_text = scan_text  # personal data and duplicate fingerprints
@@ -61,6 +70,9 @@ class Inspection:
         self.assistant_texts: list[int] = []  # positions in `texts` of assistant answers
         self.exact_fingerprint: int | None = None
         self.near_fingerprint: int | None = None
+        self.image_cost = image_cost  # what the base model's images cost (llm.vision); None: gpt-4o's
+        self.images = 0
+        self.image_keys: list[bytes] = []  # digests of the image URLs, for the near-duplicate fingerprint
 
     def error(self, code: str, message: str, index: int | None = None) -> None:
         self.has_errors = True
@@ -77,6 +89,8 @@ class Inspection:
             self._check_dpo(example)
         else:
             self._check_supervised(example)
+        if self.images:
+            self._check_image_count()
         if self.scan_text and self.texts:
             self._scan_text()
 
@@ -87,14 +101,18 @@ class Inspection:
             # Longer examples get cut from the end, which is where the answer to learn is.
             self.error("token_limit", token_limit_message(total_tokens, token_limit))
         assistant_tokens = sum(map(text_tokens.__getitem__, self.assistant_texts))
-        return ExampleReport(self.key, self.kind, tuple(self.issues), self.messages, total_tokens, assistant_tokens)
+        return ExampleReport(
+            self.key, self.kind, tuple(self.issues), self.messages, total_tokens, assistant_tokens, self.images
+        )
 
     # Supervised examples
 
     def _check_supervised(self, example: dict) -> None:
         if not example.keys() <= SUPERVISED_KEYS:
             unknown = sorted(set(example) - SUPERVISED_KEYS, key=str)
-            self.error("unrecognized_key", _("Unknown keys in the example: %(keys)s.") % {"keys": _names(unknown)})
+            self.error(
+                "unrecognized_key", _("Unknown keys in the example: %(keys)s.") % {"keys": names_listed(unknown)}
+            )
         messages = example.get("messages")
         if not isinstance(messages, list) or not messages:
             self.error("missing_messages_list", _("The example has no list of messages."))
@@ -119,23 +137,6 @@ class Inspection:
                 _("The example goes on after the last assistant answer; the messages after it teach nothing."),
                 len(messages) - 1,
             )
-
-    def _check_tools(self, tools: object) -> set[str] | None:
-        """The function names the example declares; None when it declares none."""
-        if tools is None:
-            return None
-        if not isinstance(tools, list):
-            self.error("bad_tools", _("“tools” must be a list of function definitions."))
-            return None
-        names = set()
-        for tool in tools:
-            function = tool.get("function") if isinstance(tool, dict) else None
-            name = function.get("name") if isinstance(function, dict) else None
-            if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(name, str) or not name:
-                self.error("bad_tools", _("Each tool must be {“type”: “function”, “function”: {“name”: …}}."))
-                return None
-            names.add(name)
-        return names
 
     def _check_messages(self, messages: list, tool_names: set[str] | None) -> tuple[int, int]:
         """Check every message and collect its text; returns how many assistant turns there are,
@@ -166,7 +167,8 @@ class Inspection:
             if pending_calls and role != "tool":
                 self.error(
                     "unanswered_tool_call",
-                    _("Tool calls %(ids)s get no tool answer before this message.") % {"ids": _names(pending_calls)},
+                    _("Tool calls %(ids)s get no tool answer before this message.")
+                    % {"ids": names_listed(pending_calls)},
                     index,
                 )
                 pending_calls.clear()
@@ -183,8 +185,11 @@ class Inspection:
                 assistants += 1
                 learned += is_learned
 
+            text_may_be_empty = False
+            if type(content) is list:  # parts: text and images (trainingfiles.vision)
+                content, text_may_be_empty = self._check_parts(content, role, index)
             if type(content) is str:
-                if (not content or content.isspace()) and role != "tool" and not has_calls:
+                if (not content or content.isspace()) and role != "tool" and not has_calls and not text_may_be_empty:
                     # An empty tool result is a real answer; an empty turn of anyone else is a mistake.
                     if role == "assistant":
                         self.error("empty_content", _("The assistant answer is empty."), index)
@@ -208,7 +213,7 @@ class Inspection:
             add_part(role)
             add_part(content)
         if pending_calls and isinstance(messages[-1], dict) and messages[-1].get("role") == "tool":
-            message = _("Tool calls %(ids)s get no tool answer.") % {"ids": _names(pending_calls)}
+            message = _("Tool calls %(ids)s get no tool answer.") % {"ids": names_listed(pending_calls)}
             self.error("unanswered_tool_call", message, len(messages) - 1)
         self.messages += len(messages)
         if count_tokens:
@@ -219,7 +224,10 @@ class Inspection:
         if role is None:
             self.error("message_missing_key", _("The message has no “role”."), index)
         else:
-            message = _("“%(role)s” is not a role; use one of %(roles)s.") % {"role": role, "roles": _names(ROLES)}
+            message = _("“%(role)s” is not a role; use one of %(roles)s.") % {
+                "role": role,
+                "roles": names_listed(ROLES),
+            }
             self.error("unrecognized_role", message, index)
 
     def _check_details(
@@ -235,7 +243,7 @@ class Inspection:
         if unknown := sorted(set(message) - MESSAGE_KEYS, key=str):
             self.error(
                 "message_unrecognized_key",
-                _("Unknown keys in the message: %(keys)s.") % {"keys": _names(unknown)},
+                _("Unknown keys in the message: %(keys)s.") % {"keys": names_listed(unknown)},
                 index,
             )
         for key, only_role in ROLE_ONLY_KEYS.items():
@@ -256,50 +264,14 @@ class Inspection:
             self._check_tool_answer(message.get("tool_call_id"), index, pending_calls, answered)
         return has_calls, weight != 0
 
-    def _check_tool_calls(
-        self, calls: object, index: int, tool_names: set[str] | None, pending: dict[str, str], answered: set[str]
-    ) -> None:
-        if not isinstance(calls, list) or not calls:
-            self.error("bad_tool_call", _("“tool_calls” must be a non-empty list."), index)
-            return
-        for call in calls:
-            function = call.get("function") if isinstance(call, dict) else None
-            if not isinstance(call, dict) or call.get("type") != "function" or not isinstance(function, dict):
-                message = _("A tool call must be {“id”, “type”: “function”, “function”: {“name”, “arguments”}}.")
-                self.error("bad_tool_call", message, index)
-                continue
-            call_id, name, arguments = call.get("id"), function.get("name"), function.get("arguments")
-            if not isinstance(call_id, str) or not call_id:
-                self.error("bad_tool_call", _("A tool call has no “id”."), index)
-            elif call_id in pending or call_id in answered:
-                self.error("bad_tool_call", _("Tool call id %(id)s is used twice.") % {"id": call_id}, index)
-            if not isinstance(name, str) or not name:
-                self.error("bad_tool_call", _("A tool call has no function name."), index)
-            elif tool_names is not None and name not in tool_names:
-                message = _("The tool call uses function %(name)s, which the example's tools do not define.")
-                self.warning("unknown_tool", message % {"name": name}, index)
-            if not _is_json_text(arguments):
-                message = _("The arguments of tool call %(name)s must be a JSON text.") % {"name": name}
-                self.error("bad_tool_arguments", message, index)
-            if isinstance(call_id, str) and call_id:
-                pending[call_id] = name if isinstance(name, str) else ""
-
-    def _check_tool_answer(self, call_id: object, index: int, pending: dict[str, str], answered: set[str]) -> None:
-        if not isinstance(call_id, str) or not call_id:
-            self.error("missing_tool_call_id", _("A tool message needs the “tool_call_id” it answers."), index)
-        elif call_id in pending:
-            del pending[call_id]
-            answered.add(call_id)
-        else:
-            message = _("This tool message answers %(id)s, but no earlier assistant message made that call.")
-            self.error("unmatched_tool_call", message % {"id": call_id}, index)
-
     def _scan_text(self) -> None:
         """Personal data and the duplicate fingerprints, from the example's text taken as a whole."""
         text = "\n".join(self.texts)
         near_key = near_duplicate_key(text)
         if ("@" in text or may_hold_number(near_key)) and find_pii(text):
             self._report_pii()
+        if self.image_keys:  # the same words about other pictures are not a near-duplicate
+            near_key += b"\0" + b"".join(self.image_keys)
         if self.exact_parts and not self.has_errors:
             if self.stored:
                 self.exact_fingerprint = fingerprint(repr(tuple(self.exact_parts)).encode("utf-8", "surrogatepass"))
@@ -321,14 +293,14 @@ class Inspection:
 
     def _check_dpo(self, example: dict) -> None:
         if unknown := sorted(set(example) - DPO_KEYS, key=str):
-            self.error("unrecognized_key", _("Unknown keys in the pair: %(keys)s.") % {"keys": _names(unknown)})
+            self.error("unrecognized_key", _("Unknown keys in the pair: %(keys)s.") % {"keys": names_listed(unknown)})
         prompt = example.get("input")
         messages = prompt.get("messages") if isinstance(prompt, dict) else None
         if not isinstance(messages, list) or not messages:
             self.error("missing_messages_list", _("The pair has no “input” with a list of messages."))
             return
         if unknown := sorted(set(prompt) - DPO_INPUT_KEYS, key=str):
-            self.error("unrecognized_key", _("Unknown keys in the input: %(keys)s.") % {"keys": _names(unknown)})
+            self.error("unrecognized_key", _("Unknown keys in the input: %(keys)s.") % {"keys": names_listed(unknown)})
         tools = prompt.get("tools")
         tool_names = self._check_tools(tools)
         self.exact_parts.append(canonical(tools) if tools is not None else None)
@@ -392,17 +364,3 @@ def _extras(message: dict) -> tuple:
             if key not in PLAIN_KEYS
         )
     )
-
-
-def _is_json_text(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        json.loads(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _names(names: Iterable[object]) -> str:
-    return ", ".join(str(name) for name in names)

@@ -1,6 +1,6 @@
 """What validation finds: issues, each example's report and the dataset's."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -28,6 +28,7 @@ class ExampleReport(NamedTuple):
     messages: int
     total_tokens: int  # per the guide's rule; DPO: input plus both outputs
     assistant_tokens: int  # content of assistant turns (DPO: both outputs)
+    images: int = 0  # image parts of its messages
 
     @property
     def errors(self) -> list[Issue]:
@@ -73,3 +74,8 @@ class DatasetReport:
     def is_blocked(self) -> bool:
         """Training must not start: at least one error."""
         return any(issue.severity == ERROR for issue in self.all_issues())
+
+
+def names_listed(names: Iterable[object]) -> str:
+    """Names (keys, ids, roles) as a message lists them: "a, b, c"."""
+    return ", ".join(str(name) for name in names)

@@ -17,9 +17,11 @@ from django.utils.translation import gettext as _
 
 from llm.catalog import ModelInfo
 from llm.tokens import count_texts
+from llm.vision import ImageCost
 
 from .inspection import Inspection
 from .reports import ERROR, WARNING, DatasetReport, ExampleReport, Issue
+from .vision import MAX_IMAGE_EXAMPLES, SKIPPED_IMAGES_NOTE
 
 MIN_EXAMPLES = 10  # OpenAI rejects smaller training files
 RECOMMENDED_EXAMPLES = 50
@@ -32,13 +34,16 @@ RECOMMENDED_EXAMPLES = 50
 TOKENIZE_BATCH = 256
 
 
-def validate_example(example: object, *, token_limit: int | None, key: object | None = None) -> ExampleReport:
+def validate_example(
+    example: object, *, token_limit: int | None, key: object | None = None, image_cost: ImageCost | None = None
+) -> ExampleReport:
     """Check one supervised example or DPO pair; count its tokens (tokenizing each text once).
 
     `token_limit` is the base model's per-example training limit (`ModelInfo.training_token_limit`);
-    None skips that check.
+    None skips that check. `image_cost`: the base model's (`ModelInfo.image_cost`), which its images'
+    tokens follow; None counts them as gpt-4o's.
     """
-    inspection = Inspection(key)
+    inspection = Inspection(key, image_cost=image_cost)
     inspection.run(example)
     return inspection.report(count_texts(inspection.texts), token_limit=token_limit)
 
@@ -60,14 +65,19 @@ class Checked(NamedTuple):
 
 
 def check_examples(
-    examples: Iterable[tuple[object, object]], *, token_limit: int | None, stored: bool = False
+    examples: Iterable[tuple[object, object]],
+    *,
+    token_limit: int | None,
+    stored: bool = False,
+    image_cost: ImageCost | None = None,
 ) -> Iterator[Checked]:
     """Each example's own checks and token counts, in order, tokenizing TOKENIZE_BATCH at once.
-    `stored`: fingerprints the same in every process, to store (`Inspection`)."""
+    `stored`: fingerprints the same in every process, to store (`Inspection`); `image_cost` as for
+    `validate_example`."""
     for batch in itertools.batched(examples, TOKENIZE_BATCH):
         inspections = []
         for key, example in batch:
-            inspection = Inspection(key, stored=stored)
+            inspection = Inspection(key, stored=stored, image_cost=image_cost)
             inspection.run(example)
             inspections.append(inspection)
         counts = count_texts([text for inspection in inspections for text in inspection.texts])
@@ -91,13 +101,16 @@ def validate_dataset(examples: Iterable[tuple[object, object]], *, base_model: M
     example, so memory and time stay linear.
     """
     token_limit = base_model.training_token_limit if base_model else None
+    image_cost = base_model.image_cost if base_model else None
     reports: list[ExampleReport] = []
     issues: list[Issue] = []
     exact_seen: dict[int, object] = {}
     near_seen: dict[int, object] = {}
     kinds: set[str] = set()
-    for report, exact, near in check_examples(examples, token_limit=token_limit):
+    with_images = 0
+    for report, exact, near in check_examples(examples, token_limit=token_limit, image_cost=image_cost):
         reports.append(report)
+        with_images += report.images > 0
         if report.kind:
             kinds.add(report.kind)
         if exact is None:
@@ -112,13 +125,18 @@ def validate_dataset(examples: Iterable[tuple[object, object]], *, base_model: M
         else:
             near_seen[near] = key
     kind = next(iter(kinds)) if len(kinds) == 1 else None
-    dataset_wide = dataset_issues(len(reports), kinds=len(kinds), kind=kind, base_model=base_model)
+    dataset_wide = dataset_issues(
+        len(reports), kinds=len(kinds), kind=kind, base_model=base_model, with_images=with_images
+    )
     return DatasetReport(examples=tuple(reports), issues=(*dataset_wide, *issues), kind=kind)
 
 
-def dataset_issues(count: int, *, kinds: int, kind: str | None, base_model: ModelInfo | None) -> list[Issue]:
-    """The issues of the dataset as a whole: `count` examples of `kinds` kinds (`kind`, when one)."""
-    issues = []
+def dataset_issues(
+    count: int, *, kinds: int, kind: str | None, base_model: ModelInfo | None, with_images: int = 0
+) -> list[Issue]:
+    """The issues of the dataset as a whole: `count` examples of `kinds` kinds (`kind`, when one),
+    `with_images` of them with images."""
+    issues = image_issues(with_images, base_model=base_model)
     if base_model is not None and kind is not None and kind not in base_model.methods:
         message = _("%(model)s cannot be trained with this kind of example (%(method)s).") % {
             "model": base_model.label,
@@ -140,6 +158,26 @@ def dataset_issues(count: int, *, kinds: int, kind: str | None, base_model: Mode
             "recommended": RECOMMENDED_EXAMPLES,
         }
         issues.append(Issue("few_examples", WARNING, message))
+    return issues
+
+
+def image_issues(with_images: int, *, base_model: ModelInfo | None) -> list[Issue]:
+    """What a dataset with `with_images` image examples must know (trainingfiles.vision)."""
+    if not with_images:
+        return []
+    issues = [Issue("images_skipped_by_content", WARNING, str(SKIPPED_IMAGES_NOTE))]
+    if base_model is not None and not base_model.vision_tunable_on:
+        message = _("%(model)s cannot be fine-tuned on images; %(count)s examples hold images.") % {
+            "model": base_model.label,
+            "count": with_images,
+        }
+        issues.append(Issue("images_not_trainable", ERROR, message))
+    elif with_images > MAX_IMAGE_EXAMPLES:
+        message = _("OpenAI trains on at most %(limit)s examples with images; %(count)s examples hold images.") % {
+            "limit": MAX_IMAGE_EXAMPLES,
+            "count": with_images,
+        }
+        issues.append(Issue("too_many_image_examples", ERROR, message))
     return issues
 
 

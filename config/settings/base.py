@@ -314,6 +314,12 @@ KNOWLEDGE_INLINE_INDEX_BYTES = int(env("KNOWLEDGE_INLINE_INDEX_BYTES", str(256 *
 
 # Chat: the longest message a learner (or a bot builder) may send.
 CHAT_MESSAGE_MAX_CHARS = int(env("CHAT_MESSAGE_MAX_CHARS", "8000"))
+# Chat images (core/images.py): the largest upload, how many a message may carry, and the most pixels
+# one may declare (a small file that declares more is a decompression bomb). 10 MiB is also the most
+# OpenAI's vision fine-tuning takes per image, so what a learner sent can be trained on as it is.
+CHAT_IMAGE_MAX_BYTES = int(env("CHAT_IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
+CHAT_IMAGE_MAX_COUNT = int(env("CHAT_IMAGE_MAX_COUNT", "4"))
+CHAT_IMAGE_MAX_PIXELS = int(env("CHAT_IMAGE_MAX_PIXELS", str(40_000_000)))
 # Integration API: requests a minute per key.
 API_RATE_LIMIT_PER_MINUTE = int(env("API_RATE_LIMIT_PER_MINUTE", "30"))
 

@@ -3,6 +3,7 @@ import pytest
 from assistants.models import Assistant
 from assistants.services import assistant_create
 from llm.models import Provider
+from tests.assistants.engine_helpers import sandbox_assistant
 
 
 @pytest.fixture
@@ -20,3 +21,14 @@ def assistant(course, provider, curator) -> Assistant:
         instructions="Answer briefly.",
         user=curator,
     )
+
+
+@pytest.fixture(params=Provider.WireApi.values)
+def live_assistant(request, asgi_server, course, curator) -> Assistant:
+    """An assistant on the sandbox over HTTP: a test that uses it runs on each wire API."""
+    return sandbox_assistant(asgi_server, course, curator, request.param)
+
+
+@pytest.fixture
+def responses_assistant(asgi_server, course, curator) -> Assistant:
+    return sandbox_assistant(asgi_server, course, curator, Provider.WireApi.RESPONSES)

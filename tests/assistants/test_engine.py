@@ -9,6 +9,7 @@ from assistants.models import Assistant
 from assistants.services import assistant_create
 from assistants.wire import chat_tools
 from llm.models import Provider
+from tests.assistants.engine_helpers import sandbox_assistant
 from tests.fixtures.servers import run_async
 
 
@@ -19,36 +20,6 @@ def _events(assistant: Assistant, question: str, **kwargs) -> list:
         ]
 
     return run_async(collect)
-
-
-def _sandbox_assistant(asgi_server, course, curator, wire_api: str) -> Assistant:
-    provider = Provider.objects.create(
-        name=f"Sandbox ({wire_api})",
-        kind=Provider.Kind.SANDBOX,
-        base_url=f"{asgi_server.url}/sandbox/v1/",
-        wire_api=wire_api,
-        timeout_seconds=10,
-    )
-    assistant = assistant_create(
-        course=course,
-        name=f"Tutor ({wire_api})",
-        provider=provider,
-        model="gpt-4.1-mini-2025-04-14",
-        instructions="You help with the Python course.",
-        function_tools=["current_datetime"],
-        user=curator,
-    )
-    return Assistant.objects.select_related("provider", "course").get(pk=assistant.pk)
-
-
-@pytest.fixture(params=Provider.WireApi.values)
-def live_assistant(request, asgi_server, course, curator) -> Assistant:
-    return _sandbox_assistant(asgi_server, course, curator, request.param)
-
-
-@pytest.fixture
-def responses_assistant(asgi_server, course, curator) -> Assistant:
-    return _sandbox_assistant(asgi_server, course, curator, Provider.WireApi.RESPONSES)
 
 
 def test_it_streams_text_then_completes_with_usage(live_assistant):
@@ -97,7 +68,7 @@ def test_it_both_wires_record_the_same_turn(asgi_server, course, curator):
     """What dialogs record (text, tool calls, usage) does not depend on the wire that carried it."""
     turns = {}
     for wire_api in Provider.WireApi.values:
-        assistant = _sandbox_assistant(asgi_server, course, curator, wire_api)
+        assistant = sandbox_assistant(asgi_server, course, curator, wire_api)
         for question in ("Hello there", "What is the current date today?"):
             done = _events(assistant, question)[-1]
             assert isinstance(done, Completed)

@@ -104,7 +104,7 @@ def test_it_reports_a_role_that_is_not_text():
         ),
         ({"messages": [{"role": "human", "content": "Q"}, {"role": "assistant", "content": "A"}]}, "unrecognized_role"),
         ({"messages": [{"role": "user"}, {"role": "assistant", "content": "A"}]}, "missing_content"),
-        ({"messages": [{"role": "user", "content": ["Q"]}, {"role": "assistant", "content": "A"}]}, "missing_content"),
+        ({"messages": [{"role": "user", "content": ["Q"]}, {"role": "assistant", "content": "A"}]}, "bad_content_part"),
         (
             {"messages": [{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": "Q"}]},
             "missing_assistant_message",

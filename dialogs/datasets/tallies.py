@@ -16,7 +16,7 @@ from django.db import connection
 from ..models import DatasetFingerprint, DatasetTally, Example, ExampleIssue
 
 MEASURES = ("token_count", "assistant_tokens", "message_count", "pair_count")
-FIELDS = ("dataset_id", "status", "split", "split_draw", *MEASURES, "kind", "near_fingerprint")
+FIELDS = Example.TALLIED
 CHUNK = 500  # rows per INSERT
 
 Key = tuple[int, str, int]  # (dataset, measure, value); measure "near" for a fingerprint

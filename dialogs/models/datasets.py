@@ -161,12 +161,26 @@ class Example(models.Model):
         first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "") or ""
         return first[:60] or f"#{self.pk}"
 
+    # What the dataset's tallies count (dialogs.datasets.tallies).
+    TALLIED = (
+        "dataset_id",
+        "status",
+        "split",
+        "split_draw",
+        "token_count",
+        "assistant_tokens",
+        "message_count",
+        "pair_count",
+        "kind",
+        "near_fingerprint",
+    )
+
     @classmethod
     def from_db(cls, db, field_names, values, *, fetch_mode=None):
         """Remember what the row held when read: saving it moves the dataset's tallies from that
-        to the new state (dialogs.datasets.tallies)."""
+        to the new state."""
         example = super().from_db(db, field_names, values, fetch_mode=fetch_mode)
-        example.stored = dict(zip(field_names, values, strict=True))
+        example.stored = {name: value for name, value in zip(field_names, values, strict=True) if name in cls.TALLIED}
         return example
 
 

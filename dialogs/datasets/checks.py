@@ -1,4 +1,4 @@
-"""Each example's checks, stored with it: the dataset page's report (dialogs.report) is made of them.
+"""Each example's checks, stored with it: the dataset page's report (dialogs.datasets.report) is made of them.
 
 Each example's own checks (format, personal data, the token limit), its token counts and its
 duplicate fingerprints are stored whenever it changes (`refresh` + `issues_save`, called by the

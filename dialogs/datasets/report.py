@@ -1,4 +1,4 @@
-"""The dataset page's validation report, from the examples' stored checks (dialogs.checks).
+"""The dataset page's validation report, from the examples' stored checks (dialogs.datasets.checks).
 
 What concerns the dataset as a whole (size, kinds, exact and near duplicates, the split, the token
 statistics, epochs and cost) comes from the dataset's tallies (dialogs.datasets.tallies), which every

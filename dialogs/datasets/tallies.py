@@ -1,6 +1,6 @@
 """Each dataset's tallies: how many ready examples have each value of each stored check, and each
 near-duplicate fingerprint (DatasetTally, DatasetFingerprint). The dataset page's report
-(dialogs.report) reads the whole dataset's figures from them.
+(dialogs.datasets.report) reads the whole dataset's figures from them.
 
 They move with every change of an example, in its transaction: `checks.issues_save` takes away
 what the example counted for as it was read (`Example.stored`, with its issues as stored) and adds

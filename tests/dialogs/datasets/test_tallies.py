@@ -1,5 +1,5 @@
 # ruff: noqa: F811 -- the fixtures imported from dataset_fixtures are parameters of the tests
-"""The datasets' tallies (dialogs.tallies) move with every change of an example and always equal
+"""The datasets' tallies (dialogs.datasets.tallies) move with every change of an example and always equal
 a count made again from the examples."""
 
 import threading

@@ -164,6 +164,25 @@ def clean_images(uploads: list[bytes]) -> list[CleanImage]:
     return [clean_image(data) for data in uploads]
 
 
+THUMBNAIL_SIDE = 320  # pixels, the longer side of a transcript's thumbnail
+
+
+def thumbnail(image: CleanImage, *, side: int = THUMBNAIL_SIDE) -> tuple[bytes, str]:
+    """A small copy of a cleaned image for transcripts, and its media type: JPEG, or PNG where the
+    image has transparency. An image already that small is its own thumbnail."""
+    if image.width <= side and image.height <= side:
+        return image.data, image.media_type
+    with Image.open(io.BytesIO(image.data)) as opened:
+        small = opened.copy()
+    small.thumbnail((side, side))
+    output = io.BytesIO()
+    if small.mode == "RGBA":
+        small.save(output, "PNG", optimize=True)
+        return output.getvalue(), "image/png"
+    small.convert("RGB").save(output, "JPEG", quality=80)
+    return output.getvalue(), "image/jpeg"
+
+
 class ImageHeader(NamedTuple):
     media_type: str  # what the content is, whatever it was called
     mode: str  # Pillow's: "RGB", "RGBA", "L", "P", "CMYK", …

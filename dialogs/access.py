@@ -11,7 +11,7 @@ from accounts.models import User
 from courses.access import CourseAccess, access_for, get_course_for_user, member_role
 from courses.models import Membership
 
-from .models import Dataset, Dialog, Example, Message, Transfer
+from .models import Dataset, Dialog, Example, Message, MessageImage, Transfer
 
 CURATOR = Membership.Role.CURATOR
 
@@ -111,3 +111,15 @@ def get_chat_answer_for_user(
     if answer is None:
         raise Http404
     return access_for(user, answer.dialog.course, answer.member_role, role=_chat_role(playground)), answer
+
+
+def get_message_image_for_user(user: User, slug: str, dialog_id: int, image_id: int) -> MessageImage:
+    """An image of a question, for whoever may read its dialog: the dialog's own user (in the chat
+    or the playground) and the course's curators (its records)."""
+    access = get_course_for_user(user, slug)
+    images = MessageImage.objects.filter(
+        pk=image_id, message__dialog_id=dialog_id, message__dialog__course=access.course
+    ).select_related("message")
+    if not access.is_curator:
+        images = images.filter(message__dialog__user=user)
+    return get_object_or_404(images)

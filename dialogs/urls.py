@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .chat import views
+from .chat import views, views_images
 from .datasets import views as datasets
 from .datasets import views_editor as editor
 from .records import views as records
@@ -53,6 +53,13 @@ urlpatterns = [
     path("dialogs/add/", records.dialogs_add, name="add"),
     path("dialogs/<int:dialog_id>/", records.dialog_detail, name="detail"),
     path("dialogs/<int:dialog_id>/graduate/", records.dialog_graduate, name="graduate"),
+    path("dialogs/<int:dialog_id>/images/<int:image_id>/", views_images.message_image, name="image"),
+    path(
+        "dialogs/<int:dialog_id>/images/<int:image_id>/thumbnail/",
+        views_images.message_image,
+        {"thumbnail": True},
+        name="thumbnail",
+    ),
     path("datasets/", datasets.dataset_list, name="datasets"),
     path("datasets/<int:dataset_id>/", datasets.dataset_detail, name="dataset"),
     path("datasets/<int:dataset_id>/examples/<int:example_id>/", editor.example_edit, name="example"),

@@ -259,6 +259,13 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT / "training"},
     },
+    # Images learners send in the chat (dialogs.MessageImage): private, served only through the
+    # views that check who may read the dialog. Give it an S3-compatible backend without a public
+    # URL where the web hosts share no disk.
+    "chat_images": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "chat-images"},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 

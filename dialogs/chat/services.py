@@ -4,6 +4,7 @@ these services store what was asked and answered, so our rows are the history.""
 from django.db import transaction
 from django.db.models import Max, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from assistants.events import Completed, Failed, Turn
@@ -11,8 +12,10 @@ from assistants.models import ApiKey, Assistant
 from assistants.passages import hosted_citations_link
 from assistants.selectors import current_version_id
 
-from ..models import Dialog, Message
+from ..models import Dialog, Message, MessageImage
 from ..records.counters import dialog_messages_recount
+from . import images as question_images
+from .images import StoredImage
 
 TITLE_LENGTH = 80
 # What answer_record writes.
@@ -66,8 +69,10 @@ def dialog_ask(
     external_user_id: str = "",
     api_key: ApiKey | None = None,
     model: str = "",
+    images: list[StoredImage] = (),
 ) -> tuple[Message, Message]:
-    """Start a dialog with its first question and the answer it awaits (status pending).
+    """Start a dialog with its first question (with its images, stored already) and the answer it
+    awaits (status pending).
 
     The same rows as dialog_start + turn_ask, in four queries instead of eight: no other request
     knows the new dialog yet, so it needs no lock, and its figures are known without a recount."""
@@ -95,11 +100,12 @@ def dialog_ask(
             ),
         ]
     )
+    question_images.images_attach(question, images)
     return question, answer
 
 
 def _title(content: str) -> str:
-    return " ".join(content.split())[:TITLE_LENGTH]
+    return " ".join(content.split())[:TITLE_LENGTH] or _("Image")
 
 
 def _next_position(dialog: Dialog) -> int:
@@ -108,15 +114,25 @@ def _next_position(dialog: Dialog) -> int:
 
 @transaction.atomic
 def turn_ask(
-    *, dialog: Dialog, content: str, replaces: Message | None = None, model: str = ""
+    *,
+    dialog: Dialog,
+    content: str,
+    replaces: Message | None = None,
+    model: str = "",
+    images: list[StoredImage] = (),
 ) -> tuple[Message, Message]:
-    """Record a user message and the assistant answer it awaits (status pending). `model`
-    overrides the assistant's model for this answer (the playground's model switch)."""
+    """Record a user message (with its images, stored already) and the assistant answer it awaits
+    (status pending). `model` overrides the assistant's model for this answer (the playground's
+    model switch). A question that `replaces` another keeps that one's images."""
     dialog = Dialog.objects.select_for_update().get(pk=dialog.pk)  # serialises positions
     position = _next_position(dialog)
     question = Message.objects.create(
         dialog=dialog, position=position, role=Message.Role.USER, content=content, replaces=replaces
     )
+    if images:
+        question_images.images_attach(question, images)
+    elif replaces is not None:
+        question_images.images_copy(replaces, question)
     answer = Message.objects.create(
         dialog=dialog,
         position=position + 1,
@@ -154,12 +170,34 @@ def history_before(answer: Message) -> list[dict]:
     messages = Message.objects.filter(
         dialog_id=answer.dialog_id, replaced_at__isnull=True, position__lt=answer.position
     )
-    return list(messages.order_by("position").values("role", "content"))
+    rows = list(messages.order_by("position").values("id", "role", "content", "image_count"))
+    image_ids = _image_ids([row["id"] for row in rows if row["image_count"]])
+    return [_history_item(row["role"], row["content"], image_ids.get(row["id"])) for row in rows]
 
 
 def history_of(messages: list[Message]) -> list[dict]:
     """What history_before would read, from turns at hand (a new dialog's question)."""
-    return [{"role": message.role, "content": message.content} for message in messages]
+    image_ids = _image_ids([message.pk for message in messages if message.image_count])
+    return [_history_item(message.role, message.content, image_ids.get(message.pk)) for message in messages]
+
+
+def _history_item(role: str, content: str, image_ids: list[int] | None) -> dict:
+    """A turn for the engine; a question's images by their ids (dialogs.chat.images.history_images
+    reads them just before the model is asked)."""
+    item = {"role": role, "content": content}
+    if image_ids:
+        item["image_ids"] = image_ids
+    return item
+
+
+def _image_ids(message_ids: list[int]) -> dict[int, list[int]]:
+    if not message_ids:
+        return {}
+    found: dict[int, list[int]] = {}
+    rows = MessageImage.objects.filter(message_id__in=message_ids).order_by("message_id", "position")
+    for message_id, image_id in rows.values_list("message_id", "id"):
+        found.setdefault(message_id, []).append(image_id)
+    return found
 
 
 def answer_claim(answer: Message) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import OperationalError
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from assistants.engine import chat_stream
+from assistants.engine import chat_stream, images_refusal, model_sees_images
 from assistants.events import CitationAdded, Completed, Failed, TextDelta, ToolCalled
 from assistants.notices import assistant_notices
 from assistants.selectors import assistants_for_chat
@@ -29,6 +30,7 @@ from ..access import (
     get_chat_message_for_user,
 )
 from ..models import Dialog, Message
+from . import images as question_images
 from . import services, tickets
 from .forms import AskForm, FeedbackForm, MessageForm
 
@@ -49,6 +51,7 @@ def _page(request: HttpRequest, access: CourseAccess, dialog: Dialog | None, *, 
     earlier = _earlier_versions(dialog) if dialog else {}
     for message in transcript:
         message.earlier = earlier.get(message.pk, [])
+    prefetch_related_objects([message for message in transcript if message.image_count], "images")
     context = {
         "access": access,
         "course": access.course,
@@ -146,23 +149,36 @@ def _chat_ask(request: HttpRequest, slug: str, dialog_id: int | None, playground
         if dialog.assistant is None:
             raise Http404
     assistants = assistants_for_chat(access.course)
-    form = AskForm(request.POST, assistants=assistants, playground=playground)
+    form = AskForm(request.POST, request.FILES, assistants=assistants, playground=playground)
     if not form.is_valid():
         return _invalid(request, form)
     model = form.cleaned_data.get("model", "") if playground else ""
     content = form.cleaned_data["content"]
-    if dialog is not None:
-        question, answer = services.turn_ask(dialog=dialog, content=content, model=model)
-        return _turn_response(request, access, question, answer, playground=playground)
-    assistant = form.cleaned_data["assistant"]
+    assistant = dialog.assistant if dialog is not None else form.cleaned_data["assistant"]
     if assistant is None:
         form.add_error(None, _("This course has no assistant yet."))
         return _invalid(request, form)
-    assistant.course = access.course
-    source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
-    question, answer = services.dialog_ask(
-        assistant=assistant, source=source, content=content, user=request.user, model=model
-    )
+    images = form.cleaned_data["images"]
+    if images and not model_sees_images(model or assistant.model):  # said before anything is recorded
+        form.add_error("images", images_refusal(model or assistant.model))
+        return _invalid(request, form)
+    try:
+        stored = question_images.files_store(access.course.pk, images)
+    except question_images.ImagesNotStored as error:
+        form.add_error("images", error.message)
+        return _invalid(request, form, status=503)
+    try:
+        if dialog is not None:
+            question, answer = services.turn_ask(dialog=dialog, content=content, model=model, images=stored)
+            return _turn_response(request, access, question, answer, playground=playground)
+        assistant.course = access.course
+        source = Dialog.Source.PLAYGROUND if playground else Dialog.Source.CHAT
+        question, answer = services.dialog_ask(
+            assistant=assistant, source=source, content=content, user=request.user, model=model, images=stored
+        )
+    except BaseException:
+        question_images.files_forget(stored)  # the question was not recorded: nor are its images
+        raise
     history = services.history_of([question])  # all a new dialog's answer has before it
     return _turn_response(request, access, question, answer, playground=playground, history=history)
 
@@ -222,11 +238,11 @@ def chat_feedback(request: HttpRequest, slug: str, dialog_id: int, message_id: i
     return render(request, "dialogs/_message.html#feedback", context)
 
 
-def _invalid(request: HttpRequest, form: MessageForm) -> HttpResponse:
+def _invalid(request: HttpRequest, form: MessageForm, *, status: int = 400) -> HttpResponse:
     errors = [str(e) for errors in form.errors.values() for e in errors]
     if request.headers.get("Accept") == "application/json":
-        return JsonResponse({"errors": errors}, status=400)
-    return HttpResponse(" ".join(errors), status=400, content_type="text/plain; charset=utf-8")
+        return JsonResponse({"errors": errors}, status=status)
+    return HttpResponse(" ".join(errors), status=status, content_type="text/plain; charset=utf-8")
 
 
 # Streaming the answer: Server-Sent Events from an async view (served by uvicorn).
@@ -260,9 +276,15 @@ def _stream_inputs(request: HttpRequest, slug: str, dialog_id: int, message_id: 
     if ticket is None:
         if not request.user.is_authenticated:
             raise Http404
-        return _load_answer_for_stream(request, slug, dialog_id, message_id, playground)
-    answer = ticket.answer
-    return answer, answer.dialog.assistant, ticket.history, ticket.access
+        answer, assistant, history, access = _load_answer_for_stream(request, slug, dialog_id, message_id, playground)
+    else:
+        answer, assistant, history, access = (
+            ticket.answer,
+            ticket.answer.dialog.assistant,
+            ticket.history,
+            ticket.access,
+        )
+    return answer, assistant, question_images.history_images(history), access
 
 
 def _render_message(

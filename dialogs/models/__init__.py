@@ -11,7 +11,7 @@ from .datasets import (
     Transfer,
     transfer_upload_to,
 )
-from .records import Dialog, Message
+from .records import Dialog, Message, MessageImage, chat_images_storage
 
 __all__ = [
     "Dataset",
@@ -22,6 +22,8 @@ __all__ = [
     "ExampleIssue",
     "ExampleRevision",
     "Message",
+    "MessageImage",
     "Transfer",
+    "chat_images_storage",
     "transfer_upload_to",
 ]

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -107,6 +108,9 @@ class Message(models.Model):
     first_token_ms = models.PositiveIntegerField(_("first token (ms)"), null=True, blank=True)
     total_ms = models.PositiveIntegerField(_("total time (ms)"), null=True, blank=True)
     feedback = models.SmallIntegerField(_("feedback"), choices=Feedback.choices, null=True, blank=True)
+    # How many images the question carries (user messages): the history and the transcript read
+    # the images only where there are some.
+    image_count = models.PositiveSmallIntegerField(_("images"), default=0)
     # "Edit and regenerate" keeps the old turn: it is replaced, not deleted.
     replaced_at = models.DateTimeField(_("replaced"), null=True, blank=True)
     replaces = models.ForeignKey(
@@ -148,3 +152,38 @@ class Message(models.Model):
                 },
             )
         return [seen[number] for number in sorted(seen)]
+
+
+def chat_images_storage():
+    """Where the chat's images are kept: STORAGES["chat_images"], never served at a public URL
+    (dialogs.chat.views.message_image serves them to those who may read the dialog)."""
+    return storages["chat_images"]
+
+
+class MessageImage(models.Model):
+    """An image a question carries: checked and stripped of metadata (core.images.clean_image),
+    with a thumbnail for transcripts. An edited question keeps its images: the new question's rows
+    name the same files, which are deleted with the last row that names them."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField(_("position"))
+    file = models.FileField(_("image"), storage=chat_images_storage, max_length=200)
+    thumbnail = models.FileField(_("thumbnail"), storage=chat_images_storage, max_length=200)
+    media_type = models.CharField(_("media type"), max_length=32)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+        ordering = ["message", "position"]
+        constraints = [models.UniqueConstraint(fields=["message", "position"], name="unique_message_image_position")]
+
+    def __str__(self) -> str:
+        return f"{self.width}×{self.height} {self.media_type}"
+
+    def read(self) -> bytes:
+        with self.file.storage.open(self.file.name, "rb") as stored:
+            return stored.read()

@@ -4,6 +4,7 @@ which copies the dialog (or its first turns) into an example and opens the edito
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -110,6 +111,7 @@ def dialog_detail(request: HttpRequest, slug: str, dialog_id: int) -> HttpRespon
     transcript = list(
         dialog.messages.filter(replaced_at__isnull=True).select_related("instructions_version").order_by("position")
     )
+    prefetch_related_objects([message for message in transcript if message.image_count], "images")
     datasets = _datasets(access)
     context = {
         "course": access.course,

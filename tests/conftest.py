@@ -6,6 +6,7 @@ import os
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import caches
+from django.core.files.storage import storages
 
 from accounts.models import Role, User
 from core.background import stalled_before
@@ -112,3 +113,12 @@ def _fresh_cache(request):
                 each.clear()
             break
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_chat_images():
+    """The chat's images are kept in memory in tests: each test starts with none (a rolled-back
+    test deletes its rows, never their files)."""
+    storages._storages.pop("chat_images", None)
+    yield
+    storages._storages.pop("chat_images", None)

@@ -5,6 +5,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_GET
 
 from ..access import get_message_image_for_user
+from ..models import chat_images_storage
 from . import images as question_images
 
 
@@ -21,7 +22,7 @@ def message_image(request: HttpRequest, slug: str, dialog_id: int, image_id: int
     image = get_message_image_for_user(request.user, slug, dialog_id, image_id)
     stored = image.thumbnail if thumbnail else image.file
     try:
-        opened = stored.storage.open(stored.name, "rb")
+        opened = chat_images_storage().open(stored.name, "rb")
     except OSError:
         raise Http404 from None
     response = FileResponse(opened, content_type=_media_type(stored.name))

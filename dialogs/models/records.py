@@ -185,5 +185,7 @@ class MessageImage(models.Model):
         return f"{self.width}×{self.height} {self.media_type}"
 
     def read(self) -> bytes:
-        with self.file.storage.open(self.file.name, "rb") as stored:
+        # Through chat_images_storage(), not self.file.storage: the field's storage is the one of
+        # the moment the model was defined.
+        with chat_images_storage().open(self.file.name, "rb") as stored:
             return stored.read()

@@ -7,17 +7,21 @@ dialogs.datasets.services), so the demo's dialogs look exactly like recorded one
 rerun finds the dataset and stops.
 """
 
+import io
 from datetime import timedelta
 
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from accounts.demo import CURATOR_EMAIL, LEARNER_EMAIL
 from accounts.models import User
 from assistants.events import Turn
 from assistants.models import Assistant
+from core.images import CleanImage, clean_image
 from courses.demo import DEMO_COURSE_SLUG
 from courses.models import Course
 
+from .chat import images as question_images
 from .chat import services as chat
 from .datasets import edits
 from .datasets import services as curation
@@ -30,8 +34,26 @@ FUNCTIONS = "урок-2-функции.md"
 UP, DOWN = 1, -1
 
 
-def _turn(question: str, answer: str, *, feedback: int | None = None, cite: str = "", tool: dict | None = None):
-    return {"q": question, "a": answer, "feedback": feedback, "cite": cite, "tool": tool}
+def _turn(
+    question: str,
+    answer: str,
+    *,
+    feedback: int | None = None,
+    cite: str = "",
+    tool: dict | None = None,
+    screenshot: str = "",
+):
+    """A question and its answer; `screenshot`, the text of a picture the learner sends with it."""
+    return {"q": question, "a": answer, "feedback": feedback, "cite": cite, "tool": tool, "screenshot": screenshot}
+
+
+def _screenshot(text: str) -> CleanImage:
+    """A picture of a terminal showing `text`, as a learner photographs their screen."""
+    picture = Image.new("RGB", (480, 120), (30, 30, 46))
+    ImageDraw.Draw(picture).multiline_text((16, 16), text, fill=(235, 90, 90), spacing=8)
+    output = io.BytesIO()
+    picture.save(output, "PNG")
+    return clean_image(output.getvalue())
 
 
 def _deadline_call(call_id: str, zone: str, date: str, weekday: str) -> dict:
@@ -463,6 +485,20 @@ DIALOGS: list[tuple[str, str, int, list[dict], bool]] = [
         ],
         False,
     ),
+    (  # a photo of the screen: the chat takes images (dialogs.chat.images)
+        "chat",
+        "learner",
+        0,
+        [
+            _turn(
+                "What does this error mean?",
+                "Python met the name `totl` before anything was assigned to it: a typo of `total`. "
+                "Write `print(total)`.",
+                screenshot='>>> print(totl)\nNameError: name "totl" is not defined',
+            ),
+        ],
+        False,
+    ),
 ]
 
 # Examples made with 🎓: the dialog's index in DIALOGS, and a better answer where the recorded one was bad.
@@ -498,7 +534,9 @@ def _record(assistant: Assistant, source: str, who: str, turns: list[dict], fail
     user = users.get(who)
     dialog = chat.dialog_start(assistant=assistant, source=source, user=user, external_user_id="" if user else who)
     for number, turn in enumerate(turns):
-        _question, answer = chat.turn_ask(dialog=dialog, content=turn["q"])
+        images = [_screenshot(turn["screenshot"])] if turn["screenshot"] else []
+        stored = question_images.files_store(dialog.course_id, images)
+        _question, answer = chat.turn_ask(dialog=dialog, content=turn["q"], images=stored)
         broken = failed and number == len(turns) - 1
         recorded = Turn(
             text=turn["a"],

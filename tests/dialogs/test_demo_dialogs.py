@@ -6,7 +6,7 @@ from accounts.demo import CURATOR_EMAIL
 from accounts.models import User
 from dialogs.datasets import lines
 from dialogs.demo import DATASET_NAME
-from dialogs.models import Dataset, Dialog, Example, Message
+from dialogs.models import Dataset, Dialog, Example, Message, MessageImage
 from llm.catalog import get_model
 from trainingfiles.validation import validate_dataset
 
@@ -24,6 +24,7 @@ def test_it_records_dialogs_to_curate_and_a_valid_dataset_once(db, client):
     assert {"chat", "playground", "api"} == set(Dialog.objects.values_list("source", flat=True))
     assert Message.objects.exclude(tool_calls=[]).exists()
     assert Message.objects.filter(status=Message.Status.FAILED).exists()
+    assert MessageImage.objects.get().message.content == "What does this error mean?"
 
     dataset = Dataset.objects.get(name=DATASET_NAME)
     ready = dataset.examples.filter(status=Example.Status.READY)

@@ -38,6 +38,7 @@ from trainingfiles.formats import (
 from ..models import Dataset, Example, Transfer
 from . import lines, services
 from .images import imported_images_clean
+from .revisions import message_text
 
 EXPORT_FORMATS = (Transfer.Format.SUPERVISED, Transfer.Format.DPO, Transfer.Format.HF_CHAT)
 SPLITS = ("", Example.Split.TRAIN, Example.Split.VALIDATION)
@@ -156,6 +157,15 @@ def transfer_parse(transfer: Transfer) -> ImportResult:
     if result.ok and (problems := imported_images_clean(result.examples)):
         return ImportResult(errors=[LineError(0, problem) for problem in problems])
     return result
+
+
+def import_preview(result: ImportResult, count: int) -> list[dict]:
+    """The first `count` examples as the preview shows them: each message's text, with
+    "[image 640×480]" for each image (never its data)."""
+    return [
+        {"messages": [{**message, "content": message_text(message)} for message in example["messages"]]}
+        for example in result.examples[:count]
+    ]
 
 
 def transfer_import_confirm(*, transfer: Transfer) -> Transfer:

@@ -398,3 +398,15 @@ def test_it_refuses_an_import_whose_image_is_damaged(dataset):
     assert not result.ok
     assert "Example 1, message 1: The image file is damaged or incomplete." in str(result.errors[0])
     assert not dataset.examples.exists()
+
+
+def test_it_previews_an_import_with_its_images_named_not_dumped(client, curator, dataset):
+    client.force_login(curator)
+    upload = SimpleUploadedFile("images.jsonl", _line(to_data_url(image_bytes(size=(80, 60)), "image/png")))
+    found = transfer.transfer_upload(dataset=dataset, upload=upload, user=curator)
+
+    page = client.get(reverse("dialogs:dataset_transfer", args=[dataset.course.slug, dataset.pk, found.pk]))
+
+    text = page.content.decode()
+    assert "What is it?<br>[image 80×60]" in text
+    assert "base64" not in text

@@ -33,6 +33,8 @@ def _example_patterns() -> list:
         path(f"{message}delete/", editor.example_delete_message, name="example_delete_message"),
         path(f"{message}role/", editor.example_role, name="example_role"),
         path(f"{message}weight/", editor.example_weight, name="example_weight"),
+        path(f"{message}images/add/", editor.example_image_add, name="example_image_add"),
+        path(f"{message}images/<int:number>/remove/", editor.example_image_remove, name="example_image_remove"),
         path("messages/insert/", editor.example_insert, name="example_insert"),
         path("system/", editor.example_system, name="example_system"),
         path("redact/", editor.example_redact, name="example_redact"),

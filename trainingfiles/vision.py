@@ -43,6 +43,17 @@ def content_images(content: object) -> list[dict]:
     return [p.get("image_url") for p in content if isinstance(p, dict) and p.get("type") == "image_url"]
 
 
+def content_text(content: object) -> str:
+    """A message's text: its content, or the text of its parts joined by newlines (as the checks read it)."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "\n".join(
+        p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+    )
+
+
 def example_has_images(example: object) -> bool:
     """Whether a supervised example or DPO pair holds an image part: what a trainer of a text-only
     base model must refuse (the self-hosted backend asks before it trains)."""

@@ -21,6 +21,7 @@ from django_q.tasks import async_task
 
 from core.background import requeue_stalled
 from llm.catalog import get_model
+from llm.vision import ImageCost
 from trainingfiles.validation import Checked, check_examples
 
 from ..models import Dataset, Example, ExampleIssue
@@ -38,6 +39,7 @@ CHECKED_FIELDS = (
     "exact_fingerprint",
     "near_fingerprint",
     "split_draw",
+    "image_count",
 )
 ROW_FIELDS = ("pk", "dataset_id", "status", "messages", "system", "system_overridden", "tools", "split_draw")
 
@@ -50,6 +52,12 @@ def token_limit(dataset: Dataset) -> int | None:
     return model.training_token_limit if model else None
 
 
+def image_cost(dataset: Dataset) -> ImageCost | None:
+    """What the base model's images cost in tokens (llm.vision); None counts them as gpt-4o's."""
+    model = get_model(dataset.base_model) if dataset.base_model else None
+    return model.image_cost if model else None
+
+
 def system_digest(dataset: Dataset) -> str:
     """Which system message the stored checks were made with (examples without their own use it)."""
     return hashlib.sha256(dataset.system_prompt().encode()).hexdigest()
@@ -60,7 +68,8 @@ def refresh(example: Example, dataset: Dataset, checked: Checked | None = None) 
     issues wait in `example.checked_issues` for `issues_save`, once it has a primary key."""
     if checked is None:
         row = training_row(example, system_message(example, dataset))
-        checked = next(check_examples([(example.pk, row)], token_limit=token_limit(dataset), stored=True))
+        limits = {"token_limit": token_limit(dataset), "image_cost": image_cost(dataset)}
+        checked = next(check_examples([(example.pk, row)], stored=True, **limits))
     report = checked.report
     example.token_count = report.total_tokens
     example.assistant_tokens = report.assistant_tokens
@@ -69,6 +78,7 @@ def refresh(example: Example, dataset: Dataset, checked: Checked | None = None) 
     example.warning_count = len(report.warnings)
     example.kind = report.kind or ""
     example.pair_count = pair_count(example)
+    example.image_count = report.images
     example.exact_fingerprint, example.near_fingerprint = checked.exact_fingerprint, checked.near_fingerprint
     if example.pk is not None:
         example.split_draw = split_draw(example.pk)
@@ -145,7 +155,7 @@ def dataset_revalidate(dataset: Dataset, *, progress: Callable[[int], None] | No
     digest = system_digest(dataset)
     start = dataset.checks_upto or 0
     done = dataset.examples.filter(pk__lte=start).count() if start else 0
-    limit = token_limit(dataset)
+    limits = {"token_limit": token_limit(dataset), "image_cost": image_cost(dataset)}
     while True:
         with transaction.atomic():
             batch = list(
@@ -156,7 +166,7 @@ def dataset_revalidate(dataset: Dataset, *, progress: Callable[[int], None] | No
             )
             if not batch:
                 break
-            _check_batch(batch, dataset, limit)
+            _check_batch(batch, dataset, limits)
             start = batch[-1].pk
             done += len(batch)
             if dataset.checks_upto is not None:  # a background run: its progress, and a sign of life
@@ -170,9 +180,9 @@ def dataset_revalidate(dataset: Dataset, *, progress: Callable[[int], None] | No
     return done
 
 
-def _check_batch(batch: list[Example], dataset: Dataset, limit: int | None) -> None:
+def _check_batch(batch: list[Example], dataset: Dataset, limits: dict) -> None:
     rows = ((example.pk, training_row(example, system_message(example, dataset))) for example in batch)
-    for example, checked in zip(batch, check_examples(rows, token_limit=limit, stored=True), strict=True):
+    for example, checked in zip(batch, check_examples(rows, stored=True, **limits), strict=True):
         refresh(example, dataset, checked)
     _update(batch, CHECKED_FIELDS)
     issues_save(batch, tallied=False)  # counted again at the end

@@ -1,15 +1,18 @@
 """What the example editor shows: its messages as rows with their issues, the issues panel, and
 the page's context (the views in views_editor render it)."""
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 from courses.access import CourseAccess
 from trainingfiles.reports import Issue
+from trainingfiles.vision import content_text
 
 from ..models import Example
 from . import checks, edits, lines, services
 from .forms import other_datasets
+from .images import ShownImage, shown_images
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,11 @@ class Row:
 
     @property
     def text(self) -> str:
-        content = self.message.get("content")
-        return content if isinstance(content, str) else ""
+        return content_text(self.message.get("content"))
+
+    @functools.cached_property
+    def images(self) -> list[ShownImage]:
+        return shown_images(self.message.get("content"))
 
     @property
     def rejected(self) -> str | None:

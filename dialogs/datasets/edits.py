@@ -8,9 +8,11 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from core.images import CleanImage, check_count
 from trainingfiles.pii import redact_pii
 
 from ..models import Dataset, Example
+from . import images
 
 EDITABLE_ROLES = ("user", "assistant", "system", "developer", "tool")
 
@@ -34,7 +36,7 @@ def set_content(index: int, content: str) -> Change:
         message = _message_at(example, index)
         if message.get("role") == "assistant" and "original" not in message and message.get("content") != content:
             message["original"] = message.get("content") or ""  # the recorded answer: DPO's rejected side
-        message["content"] = content
+        message["content"] = images.with_text(message.get("content"), content)  # its images stay
         if message.get("original") == content:
             del message["original"]
 
@@ -137,9 +139,38 @@ def redact(index: int | None = None) -> Change:
     def apply(example: Example) -> None:
         targets = [_message_at(example, index)] if index is not None else example.messages
         for message in targets:
-            if isinstance(message.get("content"), str):
-                message["content"] = redact_pii(message["content"])
+            content = message.get("content")
+            if isinstance(content, str):
+                message["content"] = redact_pii(content)
+            elif isinstance(content, list):  # the text parts; images are left as they are
+                for part in content:
+                    if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                        part["text"] = redact_pii(part["text"])
         if index is None and example.system_overridden:
             example.system = redact_pii(example.system)
 
     return Change(_("Removed personal data"), apply)
+
+
+def remove_image(index: int, number: int) -> Change:
+    """Take the `number`th image (from 1) out of a message; its text stays."""
+
+    def apply(example: Example) -> None:
+        message = _message_at(example, index)
+        message["content"] = images.without_image(message.get("content"), number)
+
+    return Change(_("Image removed from message %(number)s") % {"number": index + 1}, apply)
+
+
+def add_image(index: int, image: CleanImage) -> Change:
+    """Add a cleaned image (core.images.clean_image) to a user message, after its others, within
+    CHAT_IMAGE_MAX_COUNT images a message (ImageRefused beyond: a ValueError with a message)."""
+
+    def apply(example: Example) -> None:
+        message = _message_at(example, index)
+        if message.get("role") != "user":
+            raise ValueError(index)  # OpenAI trains on images in user messages only
+        check_count(len(images.image_urls(message.get("content"))) + 1)
+        message["content"] = images.with_image(message.get("content"), image.data_url)
+
+    return Change(_("Image added to message %(number)s") % {"number": index + 1}, apply)

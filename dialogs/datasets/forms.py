@@ -2,6 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from assistants.models import Assistant
+from core.images import CleanImage, ImageRefused, check_size
+from core.images import clean_image as clean_upload
 from llm.catalog import MODELS, get_model
 
 from ..models import Dataset, Example, Transfer
@@ -98,6 +100,7 @@ class ExportForm(forms.Form):
 
 CONTENT_MAX_CHARS = 100_000
 ROLE_CHOICES = [(role, role) for role in EDITABLE_ROLES]
+IMAGE_ACCEPT = "image/png,image/jpeg,image/webp,image/gif"
 
 
 class VersionForm(forms.Form):
@@ -140,6 +143,20 @@ class ExampleSplitForm(VersionForm):
 
 class RedactForm(VersionForm):
     index = forms.IntegerField(min_value=0, required=False)
+
+
+class ImageForm(VersionForm):
+    """An image added to a message in the editor, checked as the chat checks one (clean_image)."""
+
+    image = forms.FileField(label=_("Image"), widget=forms.FileInput(attrs={"accept": IMAGE_ACCEPT}))
+
+    def clean_image(self) -> CleanImage:
+        upload = self.cleaned_data["image"]
+        try:
+            check_size(upload.size)  # before reading a byte of it
+            return clean_upload(upload.read())
+        except ImageRefused as refused:
+            raise forms.ValidationError(refused.message, code=refused.code) from None
 
 
 class MoveForm(VersionForm):

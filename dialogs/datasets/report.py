@@ -147,7 +147,8 @@ def dataset_check(dataset: Dataset, *, provider_kind: str | None = None) -> Data
     base_model = get_model(dataset.base_model) if dataset.base_model else None
     results, other = _results()
     count = measures.count
-    for issue in dataset_issues(count, kinds=measures.kinds, kind=measures.kind, base_model=base_model):
+    figures = {"kinds": measures.kinds, "kind": measures.kind, "with_images": measures.with_images}
+    for issue in dataset_issues(count, base_model=base_model, **figures):
         _result_for(issue.code, results, other).add(issue)
 
     duplicates = _duplicates(dataset)
@@ -199,13 +200,14 @@ class Measures:
     kind: str | None  # when there is one
     values: dict[str, dict[int, int]]
     issues: dict[tuple[str, str], int]  # (code, severity) → how many
+    with_images: int = 0  # examples with images
 
 
 def ready_measures(dataset: Dataset) -> Measures:
     """One query, of the dataset's tallies (dialogs.datasets.tallies): a few thousand rows however many
     examples it has."""
     values: dict[str, dict[int, int]] = {name: {} for name in MEASURES}
-    pairs = validation = 0
+    pairs = validation = with_images = 0
     kinds: list[str] = []
     issues: dict[tuple[str, str], int] = {}
     for measure, value, count in DatasetTally.objects.filter(dataset=dataset, count__gt=0).values_list(
@@ -216,6 +218,8 @@ def ready_measures(dataset: Dataset) -> Measures:
             values[measure][value] = count
         elif measure == "pair_count":
             pairs += value * count
+        elif measure == "image_count":
+            with_images += count if value else 0
         elif family == "kind":
             kinds.append(name)
         elif family == "split" and (
@@ -228,7 +232,8 @@ def ready_measures(dataset: Dataset) -> Measures:
     low, high = (min(kinds), max(kinds)) if kinds else (None, None)
     number = 0 if not low else 1 if low == high else 2
     count = sum(values["token_count"].values())
-    return Measures(count, validation, pairs, number, low if number == 1 else None, values, issues)
+    kind = low if number == 1 else None
+    return Measures(count, validation, pairs, number, kind, values, issues, with_images)
 
 
 def _duplicates(dataset: Dataset) -> list[tuple[int, int, int]]:

@@ -10,8 +10,10 @@ from typing import Protocol
 from django.utils.translation import gettext as _
 
 from core.diffs import DiffLine, line_diff
+from trainingfiles.vision import content_text
 
 from ..models import Example, ExampleRevision
+from .images import image_label, image_urls
 
 
 class ExampleState(Protocol):
@@ -31,9 +33,17 @@ class MessageChange:
 
 
 def message_text(message: dict) -> str:
-    """The text a curator reads for a message: its content, then any tool calls it makes."""
+    """The text a curator reads for a message: its content ("[image 640×480]" for each image,
+    never its data), then any tool calls it makes."""
     content = message.get("content")
-    text = content if isinstance(content, str) else ("" if content is None else json.dumps(content, ensure_ascii=False))
+    if isinstance(content, list):
+        text = "\n".join([content_text(content), *map(image_label, image_urls(content))]).strip("\n")
+    else:
+        text = (
+            content
+            if isinstance(content, str)
+            else ("" if content is None else json.dumps(content, ensure_ascii=False))
+        )
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
         text += f"\n→ {function.get('name', '?')}({function.get('arguments', '')})"

@@ -7,7 +7,6 @@ turn them into the lines of a training file.
 """
 
 import copy
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,15 +17,16 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from assistants.models import Assistant
-from assistants.tools import tool_definition
 from courses.models import Course
 from llm.catalog import get_model
 from trainingfiles.pii import find_pii
 from trainingfiles.validation import validate_example
+from trainingfiles.vision import content_text
 
 from ..models import Dataset, Dialog, Example, ExampleRevision, Message
 from ..records.counters import dialogs_examples_recount
 from . import checks
+from .copies import messages_from_dialog
 from .edits import Change, redact
 from .lines import PROGRESS_EVERY, system_message, training_row
 
@@ -102,60 +102,6 @@ def _assistant_dataset_name(assistant: Assistant) -> str:
 
 
 # Making examples ----------------------------------------------------------------------------
-
-
-def _function_tool(name: str) -> dict | None:
-    tool = tool_definition(name)
-    if tool is None:
-        return None
-    return {
-        "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
-    }
-
-
-def messages_from_dialog(dialog: Dialog, *, upto: Message | None = None) -> tuple[list[dict], list[dict]]:
-    """The dialog's active turns (up to and including `upto`) as example messages, and the tools
-    they call. Function calls become an assistant message with `tool_calls` and a tool message
-    per output, as OpenAI's format wants them."""
-    recorded = dialog.messages.filter(replaced_at__isnull=True).order_by("position")
-    if upto is not None:
-        recorded = recorded.filter(position__lte=upto.position)
-    messages: list[dict] = []
-    tool_names: dict[str, None] = {}
-    for message in recorded.only("role", "content", "tool_calls", "question_sent"):
-        answered = message.role == Message.Role.ASSISTANT and messages and messages[-1]["role"] == Message.Role.USER
-        if answered and message.question_sent:
-            # The model got the question with gradcap's passages (context mode): so does the example.
-            messages[-1]["content"] = message.question_sent
-        if message.role == Message.Role.ASSISTANT and message.tool_calls:
-            calls = [call for call in message.tool_calls if call.get("call_id")]
-            if calls:
-                messages.append(
-                    {
-                        "role": "assistant",
-                        "tool_calls": [
-                            {
-                                "id": call["call_id"],
-                                "type": "function",
-                                "function": {"name": call["name"], "arguments": call.get("arguments") or "{}"},
-                            }
-                            for call in calls
-                        ],
-                        "weight": 0,
-                    }
-                )
-                for call in calls:
-                    tool_names[call["name"]] = None
-                    output = call.get("output")
-                    content = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)
-                    messages.append({"role": "tool", "tool_call_id": call["call_id"], "content": content})
-        entry: dict[str, Any] = {"role": message.role, "content": message.content}
-        if message.role == Message.Role.ASSISTANT:
-            entry["weight"] = 1
-        messages.append(entry)
-    tools = [tool for tool in map(_function_tool, tool_names) if tool is not None]
-    return messages, tools
 
 
 @transaction.atomic
@@ -320,10 +266,10 @@ def example_delete(*, example: Example, version: int) -> None:
 
 def has_pii(example: Example) -> bool:
     """Whether `redact()` would change anything in the example."""
-    texts = [message.get("content") for message in example.messages]
+    texts = [content_text(message.get("content")) for message in example.messages]
     if example.system_overridden:
         texts.append(example.system)
-    return any(isinstance(text, str) and find_pii(text) for text in texts)
+    return any(find_pii(text) for text in texts)
 
 
 def dataset_redact(*, dataset: Dataset, user: User | None) -> int:
@@ -378,4 +324,5 @@ def example_report(example: Example, dataset: Dataset):
         training_row(example, system_message(example, dataset)),
         token_limit=checks.token_limit(dataset),
         key=example.pk,
+        image_cost=checks.image_cost(dataset),
     )

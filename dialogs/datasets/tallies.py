@@ -15,7 +15,7 @@ from django.db import connection
 
 from ..models import DatasetFingerprint, DatasetTally, Example, ExampleIssue
 
-MEASURES = ("token_count", "assistant_tokens", "message_count", "pair_count")
+MEASURES = ("token_count", "assistant_tokens", "message_count", "pair_count", "image_count")
 FIELDS = Example.TALLIED
 CHUNK = 500  # rows per INSERT
 

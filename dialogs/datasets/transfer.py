@@ -37,6 +37,8 @@ from trainingfiles.formats import (
 
 from ..models import Dataset, Example, Transfer
 from . import lines, services
+from .images import imported_images_clean
+from .revisions import message_text
 
 EXPORT_FORMATS = (Transfer.Format.SUPERVISED, Transfer.Format.DPO, Transfer.Format.HF_CHAT)
 SPLITS = ("", Example.Split.TRAIN, Example.Split.VALIDATION)
@@ -143,7 +145,8 @@ def transfer_upload(*, dataset: Dataset, upload: UploadedFile, user: User | None
 
 
 def transfer_parse(transfer: Transfer) -> ImportResult:
-    """Read the uploaded file: every example, or none and a report naming each bad line."""
+    """Read the uploaded file: every example, or none and a report naming each bad line. Its
+    images are checked and cleaned as the chat's uploads are (images.imported_images_clean)."""
     parse = parse_csv if transfer.format == Transfer.Format.CSV else parse_jsonl
     limits = {"max_bytes": settings.DATASET_IMPORT_MAX_BYTES, "max_lines": settings.DATASET_IMPORT_MAX_EXAMPLES}
     with transfer.file.open("rb") as source:
@@ -151,7 +154,18 @@ def transfer_parse(transfer: Transfer) -> ImportResult:
     if result.ok and result.kind != SFT:
         message = _("The file holds preference pairs (DPO); a dataset imports chat examples only.")
         return ImportResult(errors=[LineError(0, message)])
+    if result.ok and (problems := imported_images_clean(result.examples)):
+        return ImportResult(errors=[LineError(0, problem) for problem in problems])
     return result
+
+
+def import_preview(result: ImportResult, count: int) -> list[dict]:
+    """The first `count` examples as the preview shows them: each message's text, with
+    "[image 640×480]" for each image (never its data)."""
+    return [
+        {"messages": [{**message, "content": message_text(message)} for message in example["messages"]]}
+        for example in result.examples[:count]
+    ]
 
 
 def transfer_import_confirm(*, transfer: Transfer) -> Transfer:

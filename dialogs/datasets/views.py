@@ -350,7 +350,7 @@ def dataset_transfer(request: HttpRequest, slug: str, dataset_id: int, transfer_
         return render(request, "dialogs/_dataset_transfer.html", context)
     if found.kind == Transfer.Kind.IMPORT and found.status == Transfer.Status.UPLOADED:
         result = transfer.transfer_parse(found)
-        context |= {"result": result, "preview": result.examples[:PREVIEW_EXAMPLES]}
+        context |= {"result": result, "preview": transfer.import_preview(result, PREVIEW_EXAMPLES)}
     return render(request, "dialogs/dataset_transfer.html", context)
 
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from core.images import ImageRefused
 from courses.access import CourseAccess
 
 from ..access import get_example_for_user
@@ -28,6 +29,7 @@ from .editor_page import Row, editor_context
 from .forms import (
     ContentForm,
     ExampleSplitForm,
+    ImageForm,
     InsertForm,
     MoveForm,
     RedactForm,
@@ -143,6 +145,8 @@ def _change(
     except IndexError:
         text = _("That message is no longer in this example. Load the current version and try again.")
         return _problem(request, access, example, text, 409)
+    except ImageRefused as refused:  # one image too many for the message
+        return _problem(request, access, example, refused.message, 400)
     except ValueError:
         return _problem(request, access, example, _("This change does not apply to that message."), 400)
     if done is not None:
@@ -196,6 +200,21 @@ def example_delete_message(request: HttpRequest, access: CourseAccess, example: 
     return _change(
         request, access, example, VersionForm(request.POST), lambda data: edits.delete_message(index), concerns=index
     )
+
+
+@_example_view("POST")
+def example_image_remove(
+    request: HttpRequest, access: CourseAccess, example: Example, index: int, number: int
+) -> HttpResponse:
+    form = VersionForm(request.POST)
+    return _change(request, access, example, form, lambda data: edits.remove_image(index, number), concerns=index)
+
+
+@_example_view("POST")
+def example_image_add(request: HttpRequest, access: CourseAccess, example: Example, index: int) -> HttpResponse:
+    """An image uploaded onto a user message, checked and cleaned as the chat's are (ImageForm)."""
+    form = ImageForm(request.POST, request.FILES)
+    return _change(request, access, example, form, lambda data: edits.add_image(index, data["image"]), concerns=index)
 
 
 @_example_view("POST")

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assistants.models import Assistant
 from courses.models import Course
+from trainingfiles.vision import content_text
 
 from .records import Dialog, Message
 
@@ -106,6 +107,7 @@ class Example(models.Model):
     message_count = models.PositiveIntegerField(default=0, editable=False)
     kind = models.CharField(max_length=16, blank=True, editable=False)  # llm.catalog.SFT or DPO; "" unrecognisable
     pair_count = models.PositiveIntegerField(default=0, editable=False)  # preference pairs it gives
+    image_count = models.PositiveIntegerField(default=0, editable=False)  # image parts of its messages
     # Equal for equal examples / for examples with the same words; None when it has errors.
     exact_fingerprint = models.BigIntegerField(null=True, blank=True, editable=False)
     near_fingerprint = models.BigIntegerField(null=True, blank=True, editable=False)
@@ -158,8 +160,8 @@ class Example(models.Model):
         ]
 
     def __str__(self) -> str:
-        first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "") or ""
-        return first[:60] or f"#{self.pk}"
+        first = next((m.get("content") for m in self.messages if m.get("role") == "user"), "")
+        return content_text(first)[:60] or f"#{self.pk}"
 
     # What the dataset's tallies count (dialogs.datasets.tallies).
     TALLIED = (
@@ -173,6 +175,7 @@ class Example(models.Model):
         "pair_count",
         "kind",
         "near_fingerprint",
+        "image_count",
     )
 
     @classmethod

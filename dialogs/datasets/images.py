@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import io
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -85,6 +86,7 @@ class ShownImage:
 
 
 _thumbnails: OrderedDict[bytes, tuple[str, int, int]] = OrderedDict()
+_thumbnails_lock = threading.Lock()
 
 
 def shown_images(content: object) -> list[ShownImage]:
@@ -96,9 +98,10 @@ def _small_copy(url: object) -> tuple[str, int, int]:
     if not isinstance(url, str) or not is_data_url(url):
         return "", 0, 0  # an https image: gradcap does not fetch it
     key = hashlib.blake2b(url.encode(), digest_size=16).digest()
-    if key in _thumbnails:
-        _thumbnails.move_to_end(key)
-        return _thumbnails[key]
+    with _thumbnails_lock:  # requests run in several threads
+        if key in _thumbnails:
+            _thumbnails.move_to_end(key)
+            return _thumbnails[key]
     try:
         _media_type, data = from_data_url(url)
         header = image_header(data)
@@ -106,9 +109,10 @@ def _small_copy(url: object) -> tuple[str, int, int]:
         found = (f"data:{small_type};base64,{base64.b64encode(small).decode('ascii')}", header.width, header.height)
     except (ImageRefused, OSError, ValueError):
         found = ("", 0, 0)
-    _thumbnails[key] = found
-    while len(_thumbnails) > THUMBNAILS:
-        _thumbnails.popitem(last=False)
+    with _thumbnails_lock:
+        _thumbnails[key] = found
+        while len(_thumbnails) > THUMBNAILS:
+            _thumbnails.popitem(last=False)
     return found
 
 

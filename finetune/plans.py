@@ -2,10 +2,13 @@
 validation report, token totals and the estimated cost. The start page shows it; `snapshot_create`
 freezes exactly it."""
 
+import dataclasses
 import datetime
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from django.utils.translation import gettext as _
 
 from dialogs.datasets.lines import dataset_rows
 from dialogs.models import Dataset
@@ -18,6 +21,7 @@ from trainingfiles.formats import export_dpo, export_supervised
 from trainingfiles.reports import ERROR, DatasetReport, Issue
 from trainingfiles.stats import billable_tokens, training_cost
 from trainingfiles.validation import MIN_EXAMPLES, validate_dataset
+from trainingfiles.vision import example_has_images, image_examples_refusal
 
 from .models import Run
 
@@ -32,6 +36,7 @@ class Plan:
     folded: int = 0  # validation examples trained on, because there were too few to validate with
     # Providers reject files of fewer than 10 examples; gradcap's own trainer takes any number.
     min_examples: int = MIN_EXAMPLES
+    refusals: tuple[Issue, ...] = ()  # what the chosen provider refuses of these examples (`images_refusal`)
 
     @property
     def uses_validation(self) -> bool:
@@ -41,9 +46,11 @@ class Plan:
 
     @property
     def errors(self) -> list[Issue]:
-        """What stops training: the training file's errors and the validation examples' own."""
+        """What stops training: what the provider refuses, the training file's errors and the
+        validation examples' own."""
         enough = len(self.training_rows) >= self.min_examples
-        errors = [
+        errors = [*self.refusals]
+        errors += [
             issue
             for issue in self.training_report.all_issues()
             if issue.severity == ERROR and not (enough and issue.code == "too_few_examples")
@@ -137,7 +144,39 @@ def run_plan(
     """The plan of a run on `provider`: providers reject files of fewer than MIN_EXAMPLES examples,
     gradcap's own trainer takes any number."""
     min_examples = 1 if provider.is_self_hosted else MIN_EXAMPLES
-    return training_plan(dataset=dataset, method=method, base_model=base_model, since=since, min_examples=min_examples)
+    plan = training_plan(dataset=dataset, method=method, base_model=base_model, since=since, min_examples=min_examples)
+    refusal = images_refusal(
+        rows=[*plan.training_rows, *plan.validation_rows], provider=provider, base_model=base_model
+    )
+    if refusal is None:
+        return plan
+    return dataclasses.replace(plan, refusals=(Issue("images_not_trainable", ERROR, refusal),))
+
+
+def images_refusal(*, rows: list[dict], provider: Provider, base_model: str) -> str | None:
+    """Why `provider` cannot train `base_model` on `rows`, when some of them hold images; None when
+    it can, or when nothing here knows. Self-hosted: the base model must be registered as seeing
+    images (`training.BaseModel.multimodal`; the trainer still refuses images, and says why, since it
+    renders text only so far). Hosted: the catalog must say the model trains on images at this kind
+    of provider (`ModelInfo.trains_on_images`); a model the catalog does not know is the provider's
+    to refuse."""
+    if provider.is_self_hosted:
+        model, _earlier = base_model_for(provider, base_model)
+        if model is None:  # the backend's own check names the unknown model
+            return None
+        return image_examples_refusal(rows, multimodal=model.multimodal, model=model.name)
+    info = get_model(base_model)
+    # A model that trains on images nowhere is refused by the dataset's own checks (validate_dataset).
+    if info is None or not info.vision_tunable_on or info.trains_on_images(provider.kind):
+        return None
+    count = sum(example_has_images(row) for row in rows)
+    if not count:
+        return None
+    return _("%(model)s cannot be fine-tuned on images at %(provider)s; %(count)s examples hold images.") % {
+        "model": info.label,
+        "provider": provider.name,
+        "count": count,
+    }
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ before creating one.
 
 import datetime
 import hashlib
+import json
 from collections.abc import Callable
 
 from django.core.files.base import ContentFile
@@ -24,7 +25,7 @@ from llm.models import Provider
 
 from .backends import BackendError, JobSpec, TrainingBackend, backend_for
 from .models import Run, Snapshot
-from .plans import Plan, run_plan
+from .plans import Plan, images_refusal, run_plan
 from .tracking import run_apply_job, run_store_fields
 
 
@@ -178,6 +179,12 @@ def run_submit(
     return run
 
 
+def _snapshot_rows(snapshot: Snapshot) -> list[dict]:
+    """The lines the snapshot's files hold."""
+    files = [snapshot.training_file, snapshot.validation_file] if snapshot.validation_file else [snapshot.training_file]
+    return [json.loads(line) for field_file in files for line in _read(field_file).splitlines() if line.strip()]
+
+
 def run_retry(*, run: Run) -> Run:
     """Try the submission again after a failure before any job existed (files already uploaded stay)."""
     if run.job_id or run.status != Run.Status.FAILED:
@@ -204,6 +211,9 @@ def run_rerun(*, run: Run, user: User | None, provider: Provider | None = None, 
     with that backend's automatic hyperparameters. BackendError when that backend refuses the model."""
     if provider is not None and provider.pk != run.provider_id:
         errors = backend_for(provider).validate(base_model=base_model, method=run.method)
+        refusal = images_refusal(rows=_snapshot_rows(run.snapshot), provider=provider, base_model=base_model)
+        if refusal:
+            errors.append(refusal)
         if errors:
             raise BackendError(" ".join(errors))
         hyperparameters = {}

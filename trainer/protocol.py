@@ -31,7 +31,7 @@ TOO_LONG = "too_long"  # some examples exceed the maximum length and the run was
 OUT_OF_MEMORY = "out_of_memory"
 DISK_FULL = "disk_full"
 NO_GPU = "no_gpu"
-MULTIMODAL = "multimodal"  # image parts, and the base model is not registered as multimodal
+MULTIMODAL = "multimodal"  # image parts: the trainer renders text only, whatever the base model sees
 BAD_JOB = "bad_job"  # the job description itself is wrong (a runner bug, not a user's)
 CRASH = "crash"  # anything else: the log says what
 

@@ -67,6 +67,7 @@ CHECK_TIMEOUT = gettext_noop("Loading the model took longer than %(seconds)s sec
 # Failures, by the trainer's error codes (trainer/protocol.py) and the runner's own.
 TRAINER_MISSING = "trainer_missing"
 OUT_OF_MEMORY_LOADING = "out_of_memory_loading"
+IMAGES_TEXT_ONLY = "images_text_only"  # the trainer's MULTIMODAL, for a base model registered as seeing images
 KILLED = "killed"
 ERRORS = {
     protocol.MODEL_MISSING: gettext_noop(
@@ -102,6 +103,11 @@ ERRORS = {
     ),
     protocol.MULTIMODAL: gettext_noop(
         "The examples hold images, and %(model)s is not registered as a base model that sees images."
+    ),
+    IMAGES_TEXT_ONLY: gettext_noop(
+        "The examples hold images, and gradcap's trainer trains on text only so far: it cannot train %(model)s "
+        "on images, although the model is registered as seeing them. Train on a dataset without images, or at a "
+        "provider that fine-tunes on images."
     ),
     protocol.BAD_JOB: gettext_noop("The training job could not be read by the trainer: %(detail)s"),
     protocol.CRASH: gettext_noop(

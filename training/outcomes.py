@@ -55,6 +55,8 @@ def attempt_outcome(job: TrainingJob, attempt: Attempt, code: int, *, host: str,
         code = attempt.error["code"]
         if code == protocol.OUT_OF_MEMORY and attempt.error.get("phase") == "loading":
             code = messages.OUT_OF_MEMORY_LOADING
+        if code == protocol.MULTIMODAL and job.base_model.multimodal:  # refused all the same: text only so far
+            code = messages.IMAGES_TEXT_ONLY
         fields = {key: value for key, value in attempt.error.items() if key not in ("code", "detail")}
         job_fail(job, code, {"detail": attempt.error.get("detail", ""), **fields}, host=host, work=work)
         return "failed"

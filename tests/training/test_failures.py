@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 
 from finetune.models import Run
-from tests.fixtures.training import FACTS, dataset_of, fact_rows, job_of, start
+from tests.fixtures.images import image_data_url
+from tests.fixtures.training import FACTS, SMOL, dataset_of, fact_rows, job_of, start
 
 LONG_ANSWER = " ".join(["The course covers loops, functions, lists and dictionaries in depth."] * 12)
 
@@ -57,6 +58,26 @@ def test_it_nothing_left_to_train_on_fails_with_what_to_change(
     run = _run(course, curator, tutor, django_capture_on_commit_callbacks, rows=rows, max_length=64)
     assert run.status == Run.Status.FAILED
     assert "No example is left to train on" in run.error and "64 tokens" in run.error
+
+
+def test_it_images_fail_with_what_the_trainer_cannot_do_even_for_a_model_that_sees_them(
+    course, curator, tutor, smol, work_dir, django_capture_on_commit_callbacks
+):
+    # The start page lets images through to a base model registered as seeing them; the trainer
+    # renders text only so far and refuses them before it loads the model, rather than drop them.
+    smol.multimodal = True
+    smol.save()
+    question = [
+        {"type": "text", "text": "What is on this slide?"},
+        {"type": "image_url", "image_url": {"url": image_data_url()}},
+    ]
+    answer = {"role": "assistant", "content": "A red square."}
+    rows = [*fact_rows(FACTS[:1]), {"messages": [{"role": "user", "content": question}, answer]}]
+    run = _run(course, curator, tutor, django_capture_on_commit_callbacks, rows=rows)
+    assert run.status == Run.Status.FAILED
+    assert run.error.startswith("The examples hold images, and gradcap's trainer trains on text only so far")
+    assert f"cannot train {SMOL} on images" in run.error
+    assert not run.events.filter(message__startswith="Base model loaded").exists()
 
 
 def test_it_a_host_told_to_train_on_a_gpu_it_lacks_says_so(

@@ -1,9 +1,11 @@
 """The integration API for bot builders: send a user's message to an assistant, get the reply.
 
 POST /api/v1/assistants/<id>/messages with `Authorization: Bearer <key>` and a JSON body
-{"message": "...", "conversation_id": 12 (optional), "user_id": "telegram:42" (optional)}.
-Every exchange is recorded as a dialog with source "api". The OpenAPI description is served at
-/api/v1/openapi.json.
+{"message": "...", "conversation_id": 12 (optional), "user_id": "telegram:42" (optional),
+"images": [{"url": "data:image/png;base64,..."} or {"data": "<base64>"}] (optional)}.
+Every exchange is recorded as a dialog with source "api". The images are checked and cleaned as the
+chat's are (dialogs.chat.api_images); a question may be images alone. The OpenAPI description is
+served at /api/v1/openapi.json.
 """
 
 import json
@@ -13,18 +15,22 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from assistants.engine import chat_complete
+from assistants.engine import chat_complete, images_refusal, model_sees_images
 from assistants.events import Completed
 from assistants.models import ApiKey, Assistant
 from assistants.services import api_key_authenticate, api_key_used
 from core.db import database
+from core.images import ImageRefused
 from trainingfiles.formats import has_unstorable_text
 
 from ..models import Dialog, Message
+from . import images as question_images
 from . import services
+from .api_images import images_from_json, images_schema
 
 EXTERNAL_USER_ID_MAX = 200
 
@@ -76,9 +82,9 @@ def _parse(request: HttpRequest) -> dict:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", "The body must be a JSON object.")
-    message = body.get("message")
-    if not isinstance(message, str) or not message.strip():
-        raise ApiError(400, "invalid_request", "'message' must be a non-empty string.")
+    message = body.get("message", "")
+    if not isinstance(message, str) or not (message.strip() or body.get("images")):  # images alone are a question
+        raise ApiError(400, "invalid_request", "'message' must be a non-empty string (or send 'images').")
     if has_unstorable_text(message):
         raise ApiError(400, "invalid_request", "'message' holds a NUL character or half of a surrogate pair.")
     if len(message) > settings.CHAT_MESSAGE_MAX_CHARS:
@@ -95,7 +101,11 @@ def _parse(request: HttpRequest) -> dict:
         raise ApiError(
             400, "invalid_request", f"'user_id' must be a string of at most {EXTERNAL_USER_ID_MAX} characters."
         )
-    return {"message": message.strip(), "conversation_id": conversation_id, "user_id": user_id}
+    try:
+        images = images_from_json(body.get("images"))  # last: decoding and cleaning take the longest
+    except ImageRefused as refused:
+        raise ApiError(400, refused.code, refused.message) from None
+    return {"message": message.strip(), "conversation_id": conversation_id, "user_id": user_id, "images": images}
 
 
 def _prepare(request: HttpRequest, assistant_id: int):
@@ -105,23 +115,48 @@ def _prepare(request: HttpRequest, assistant_id: int):
     data = _parse(request)
     api_key_used(api_key)
     assistant = Assistant.objects.select_related("provider", "course").get(pk=api_key.assistant_id)
-    if data["conversation_id"] is None:
-        _question, answer = services.dialog_ask(
-            assistant=assistant,
-            source=Dialog.Source.API,
-            content=data["message"],
-            external_user_id=data["user_id"],
-            api_key=api_key,
-        )
-    else:
+    dialog = None
+    if data["conversation_id"] is not None:
         dialog = Dialog.objects.filter(
             pk=data["conversation_id"], assistant=assistant, source=Dialog.Source.API
         ).first()
         if dialog is None:
             raise ApiError(404, "conversation_not_found", "No conversation with this id for this assistant.")
-        _question, answer = services.turn_ask(dialog=dialog, content=data["message"])
+    stored = _images_store(assistant, data["images"])
+    try:
+        if dialog is None:
+            _question, answer = services.dialog_ask(
+                assistant=assistant,
+                source=Dialog.Source.API,
+                content=data["message"],
+                external_user_id=data["user_id"],
+                api_key=api_key,
+                images=stored,
+            )
+        else:
+            _question, answer = services.turn_ask(dialog=dialog, content=data["message"], images=stored)
+    except BaseException:
+        question_images.files_forget(stored)  # the question was not recorded: nor are its images
+        raise
     services.answer_claim(answer)
-    return assistant, answer, services.history_before(answer)
+    return assistant, answer, question_images.history_images(services.history_before(answer))
+
+
+def _images_store(assistant: Assistant, images: list) -> list[question_images.StoredImage]:
+    """Write the question's images, refused before anything is written or recorded when the
+    assistant's model cannot see them."""
+    if not images:
+        return []
+    if not model_sees_images(assistant.model):
+        with translation.override("en"):  # the API speaks English
+            refusal = images_refusal(assistant.model)
+        raise ApiError(400, "images_not_seen", refusal)
+    try:
+        return question_images.files_store(assistant.course_id, images)
+    except question_images.ImagesNotStored as error:
+        raise ApiError(
+            503, "images_not_stored", "The images could not be stored just now; nothing was recorded. Try again later."
+        ) from error
 
 
 @csrf_exempt
@@ -229,22 +264,32 @@ def openapi_description(*, server: str) -> dict:
                                 "schema": {
                                     "type": "object",
                                     "properties": {
-                                        "message": {"type": "string", "maxLength": settings.CHAT_MESSAGE_MAX_CHARS},
+                                        "message": {
+                                            "type": "string",
+                                            "maxLength": settings.CHAT_MESSAGE_MAX_CHARS,
+                                            "description": "The user's message; may be empty when images are sent.",
+                                        },
                                         "conversation_id": {"type": ["integer", "null"]},
                                         "user_id": {"type": "string", "maxLength": EXTERNAL_USER_ID_MAX},
+                                        "images": images_schema(),
                                     },
-                                    "required": ["message"],
                                 }
                             }
                         },
                     },
                     "responses": {
                         "200": _json("The reply.", "Reply"),
-                        "400": _json("Bad JSON, a missing or too long message.", "Error"),
+                        "400": _json(
+                            "Bad JSON, a missing or too long message, an image refused (invalid_image, "
+                            "image_too_large, too_many_images, image_url_not_supported) or images for a model "
+                            "that cannot see them (images_not_seen).",
+                            "Error",
+                        ),
                         "401": _json("No key, a wrong key or a revoked key.", "Error"),
                         "403": _json("The key belongs to another assistant.", "Error"),
                         "404": _json("Unknown conversation.", "Error"),
                         "429": _json("Too many requests with this key; see Retry-After.", "Error"),
+                        "503": _json("The images could not be stored just now (images_not_stored).", "Error"),
                         "502": _json("The model provider failed; the partial reply is included.", "Reply"),
                     },
                 }

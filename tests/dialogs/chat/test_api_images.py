@@ -37,13 +37,6 @@ def post(http, served_tutor, key):
     return send
 
 
-@pytest.fixture(autouse=True)
-def empty_image_storage():
-    """The in-memory storage outlives each test's rolled-back rows: each test starts with it empty."""
-    for name in _stored_files():
-        chat_images_storage().delete(name)
-
-
 def _base64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

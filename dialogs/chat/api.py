@@ -19,7 +19,7 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from assistants.engine import chat_complete, images_refusal, model_sees_images
+from assistants.engine import chat_complete
 from assistants.events import Completed
 from assistants.models import ApiKey, Assistant
 from assistants.services import api_key_authenticate, api_key_used
@@ -122,7 +122,7 @@ def _prepare(request: HttpRequest, assistant_id: int):
         ).first()
         if dialog is None:
             raise ApiError(404, "conversation_not_found", "No conversation with this id for this assistant.")
-    stored = _images_store(assistant, data["images"])
+    stored = _images_store(assistant, data["images"], dialog)
     try:
         if dialog is None:
             _question, answer = services.dialog_ask(
@@ -142,15 +142,15 @@ def _prepare(request: HttpRequest, assistant_id: int):
     return assistant, answer, question_images.history_images(services.history_before(answer))
 
 
-def _images_store(assistant: Assistant, images: list) -> list[question_images.StoredImage]:
+def _images_store(assistant: Assistant, images: list, dialog: Dialog | None) -> list[question_images.StoredImage]:
     """Write the question's images, refused before anything is written or recorded when the
-    assistant's model cannot see them."""
+    assistant's model cannot see them (nor those that earlier questions of the conversation hold)."""
+    with translation.override("en"):  # the API speaks English
+        refusal = question_images.images_refusal_for(assistant.model, images=images, dialog=dialog)
+    if refusal:
+        raise ApiError(400, "images_not_seen", refusal)
     if not images:
         return []
-    if not model_sees_images(assistant.model):
-        with translation.override("en"):  # the API speaks English
-            refusal = images_refusal(assistant.model)
-        raise ApiError(400, "images_not_seen", refusal)
     try:
         return question_images.files_store(assistant.course_id, images)
     except question_images.ImagesNotStored as error:

@@ -17,9 +17,10 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
+from assistants.engine import images_refusal, model_sees_images
 from core.images import CleanImage, thumbnail, to_data_url
 
-from ..models import Message, MessageImage, chat_images_storage
+from ..models import Dialog, Message, MessageImage, chat_images_storage
 
 logger = logging.getLogger(__name__)
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
@@ -118,6 +119,26 @@ def images_copy(source: Message, to: Message) -> None:
     MessageImage.objects.bulk_create(rows)
     to.image_count = len(rows)
     Message.objects.filter(pk=to.pk).update(image_count=to.image_count)
+
+
+def dialog_holds_images(dialog_id: int) -> bool:
+    """Whether the dialog's active questions carry images (its history sends them again)."""
+    return Message.objects.filter(dialog_id=dialog_id, replaced_at__isnull=True, image_count__gt=0).exists()
+
+
+def images_refusal_for(model: str, *, images: list, dialog: Dialog | None) -> str | None:
+    """Why a question cannot go to `model`, said before it is recorded: it carries images, or its
+    dialog's earlier questions do (the history sends them again), and the model cannot see them."""
+    if model_sees_images(model):
+        return None
+    if images:
+        return images_refusal(model)
+    if dialog is not None and dialog_holds_images(dialog.pk):
+        return _(
+            "This dialog holds images, and the assistant's model (%(model)s) cannot see them. "
+            "Start a new chat to ask without them."
+        ) % {"model": model}
+    return None
 
 
 def history_images(history: list[dict]) -> list[dict]:

@@ -282,3 +282,16 @@ def _lock_dialog(dialog_id: int, *, status_of: int | None = None) -> str | None:
         return None
     status = Message.objects.filter(pk=status_of).values("status")
     return locked.annotate(answer_status=Subquery(status)).values_list("answer_status", flat=True).first()
+
+
+def earlier_versions(dialog: Dialog) -> dict[int, list[Message]]:
+    """For each edited question: the questions it replaced (newest first), to show as history."""
+    replaced = {m.pk: m for m in dialog.messages.filter(replaced_at__isnull=False, role=Message.Role.USER)}
+    versions: dict[int, list[Message]] = {}
+    for message in dialog.messages.filter(replaces__isnull=False, replaced_at__isnull=True):
+        chain, current = [], replaced.get(message.replaces_id)
+        while current is not None:
+            chain.append(current)
+            current = replaced.get(current.replaces_id)
+        versions[message.pk] = chain
+    return versions

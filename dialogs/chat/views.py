@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from assistants.engine import chat_stream, images_refusal, model_sees_images
+from assistants.engine import chat_stream
 from assistants.events import CitationAdded, Completed, Failed, TextDelta, ToolCalled
 from assistants.notices import assistant_notices
 from assistants.selectors import assistants_for_chat
@@ -48,7 +48,7 @@ def _page(request: HttpRequest, access: CourseAccess, dialog: Dialog | None, *, 
     transcript = (
         list(dialog.messages.filter(replaced_at__isnull=True).select_related("instructions_version")) if dialog else []
     )
-    earlier = _earlier_versions(dialog) if dialog else {}
+    earlier = services.earlier_versions(dialog) if dialog else {}
     for message in transcript:
         message.earlier = earlier.get(message.pk, [])
     prefetch_related_objects([message for message in transcript if message.image_count], "images")
@@ -70,19 +70,6 @@ def _page(request: HttpRequest, access: CourseAccess, dialog: Dialog | None, *, 
         ],
     }
     return render(request, "dialogs/chat.html", context)
-
-
-def _earlier_versions(dialog: Dialog) -> dict[int, list[Message]]:
-    """For each edited question: the questions it replaced (newest first), to show as history."""
-    replaced = {m.pk: m for m in dialog.messages.filter(replaced_at__isnull=False, role=Message.Role.USER)}
-    versions: dict[int, list[Message]] = {}
-    for message in dialog.messages.filter(replaces__isnull=False, replaced_at__isnull=True):
-        chain, current = [], replaced.get(message.replaces_id)
-        while current is not None:
-            chain.append(current)
-            current = replaced.get(current.replaces_id)
-        versions[message.pk] = chain
-    return versions
 
 
 def _turn_response(
@@ -159,8 +146,10 @@ def _chat_ask(request: HttpRequest, slug: str, dialog_id: int | None, playground
         form.add_error(None, _("This course has no assistant yet."))
         return _invalid(request, form)
     images = form.cleaned_data["images"]
-    if images and not model_sees_images(model or assistant.model):  # said before anything is recorded
-        form.add_error("images", images_refusal(model or assistant.model))
+    if refusal := question_images.images_refusal_for(
+        model or assistant.model, images=images, dialog=dialog
+    ):  # said before anything is recorded
+        form.add_error("images", refusal)
         return _invalid(request, form)
     try:
         stored = question_images.files_store(access.course.pk, images)
@@ -195,6 +184,10 @@ def _chat_edit(request: HttpRequest, slug: str, dialog_id: int, message_id: int,
         request.user, slug, dialog_id, message_id, playground=playground, message_role=Message.Role.USER
     )
     form = MessageForm(request.POST)
+    assistant = question.dialog.assistant
+    refusal = assistant and question_images.images_refusal_for(assistant.model, images=[], dialog=question.dialog)
+    if form.is_valid() and refusal:
+        form.add_error(None, refusal)
     if not form.is_valid():
         return _invalid(request, form)
     new_question, answer = services.turn_edit(question=question, content=form.cleaned_data["content"])

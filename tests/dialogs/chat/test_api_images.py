@@ -213,6 +213,19 @@ def test_it_refuses_images_in_a_conversation_whose_model_went_blind(post, served
     assert _stored_files() == []
 
 
+def test_it_refuses_a_text_question_in_a_conversation_with_images_once_the_model_went_blind(post, served_tutor):
+    first = post({"message": "Look", "images": [{"url": image_data_url()}]}).json()
+    Assistant.objects.filter(pk=served_tutor.pk).update(model="our-text-only-model")
+    responses_before = Response.objects.count()
+
+    response = post({"message": "And now?", "conversation_id": first["conversation_id"]})
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "images_not_seen" and "This dialog holds images" in error["message"]
+    assert Message.objects.count() == 2 and Response.objects.count() == responses_before
+
+
 def test_it_speaks_english_whatever_the_client_accepts(http, served_tutor, key):
     response = http.post(
         f"/api/v1/assistants/{served_tutor.pk}/messages",

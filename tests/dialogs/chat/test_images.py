@@ -119,6 +119,26 @@ def test_it_says_before_sending_that_the_model_cannot_see_images(client, course,
     assert not Dialog.objects.exists() and _stored_files() == []
 
 
+def test_it_says_before_recording_that_a_dialog_with_images_cannot_go_on_with_a_blind_model(
+    client, course, learner, tutor
+):
+    client.force_login(learner)
+    _ask(client, course, images=[_upload(image_bytes("JPEG"))])
+    dialog = Dialog.objects.get()
+    question = dialog.messages.get(role="user")
+    type(tutor).objects.filter(pk=tutor.pk).update(model="our-text-only-model")
+
+    asked = _ask(client, course, content="And the colour?", dialog=dialog)
+    edited = client.post(
+        f"/c/{course.slug}/chat/{dialog.pk}/messages/{question.pk}/edit/", {"content": "What now?"}, **JSON
+    )
+
+    for response in (asked, edited):
+        assert response.status_code == 400
+        assert "This dialog holds images" in response.json()["errors"][0]
+    assert dialog.messages.count() == 2
+
+
 def test_it_stores_nothing_when_the_storage_cannot_write(client, course, learner, tutor, settings, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the storage wants a folder")

@@ -76,12 +76,19 @@ def endpoint(*methods: str, handles_slow: bool = False) -> Callable:
     return decorate
 
 
+BODY_MAX_BYTES = 64 * 1024 * 1024  # a request with images: OpenAI takes up to 50 MB of them in all
+
+
 def json_body(request: HttpRequest) -> dict:
-    """The request's JSON object (an empty body counts as {})."""
-    if not request.body:
+    """The request's JSON object (an empty body counts as {}). Read with read(), not .body, whose
+    DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) would refuse a question with a photo."""
+    raw = request.read(BODY_MAX_BYTES + 1)
+    if len(raw) > BODY_MAX_BYTES:
+        raise invalid(f"The request body is larger than {BODY_MAX_BYTES} bytes.")
+    if not raw:
         return {}
     try:
-        body = json.loads(request.body)
+        body = json.loads(raw)
     except ValueError:
         raise invalid(
             "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "

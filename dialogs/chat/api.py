@@ -75,9 +75,21 @@ def _rate_limit(api_key: ApiKey) -> None:
         )
 
 
+def body_max_bytes() -> int:
+    """The largest body the API reads: a message and its images in base64 (more than Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE, which guards every other view)."""
+    images = settings.CHAT_IMAGE_MAX_COUNT * (settings.CHAT_IMAGE_MAX_BYTES * 4 // 3 + 100)
+    return max(images + settings.CHAT_MESSAGE_MAX_CHARS * 6 + 64 * 1024, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
 def _parse(request: HttpRequest) -> dict:
+    limit = body_max_bytes()
+    size = int(request.headers.get("Content-Length") or 0)
+    if size > limit:
+        raise ApiError(413, "request_too_large", f"The body is {size} bytes; the API reads at most {limit}.")
     try:
-        body = json.loads(request.body or b"")
+        # read(), not .body: the body may be larger than DATA_UPLOAD_MAX_MEMORY_SIZE (see body_max_bytes)
+        body = json.loads(request.read(limit + 1) or b"")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(body, dict):

@@ -3,6 +3,7 @@ what it saw), are kept cleaned of their metadata, and anything refused leaves no
 
 import base64
 import io
+import random
 
 import httpx2
 import pytest
@@ -70,6 +71,23 @@ def test_it_shows_the_model_an_image_sent_as_base64(post):
     assert response.status_code == 200, response.json()
     assert response.json()["reply"].endswith(RED_640)
     assert MessageImage.objects.get().media_type == "image/jpeg"
+
+
+def test_it_takes_an_image_larger_than_djangos_body_limit_and_refuses_a_body_over_its_own(post, settings):
+    noise = Image.frombytes("RGB", (1000, 1000), random.Random(7).randbytes(3_000_000))
+    output = io.BytesIO()
+    noise.save(output, "PNG")
+    assert len(output.getvalue()) * 4 // 3 > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    taken = post({"message": "Look", "images": [{"data": _base64(output.getvalue())}]})
+    settings.CHAT_IMAGE_MAX_COUNT = 1
+    settings.CHAT_IMAGE_MAX_BYTES = 1_000_000
+    refused = post({"message": "Look", "images": [{"data": _base64(output.getvalue())}]})
+
+    assert taken.status_code == 200, taken.text
+    assert "I see a 1000×1000 image" in taken.json()["reply"]
+    assert refused.status_code == 413 and refused.json()["error"]["type"] == "request_too_large"
+    assert Dialog.objects.count() == 1
 
 
 def test_it_keeps_the_image_without_its_exif_and_gps(post):

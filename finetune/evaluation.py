@@ -16,6 +16,7 @@ from django_q.tasks import async_task
 from accounts.models import User
 from core.background import requeue_stalled
 from llm.clients import client_for
+from trainingfiles.vision import content_text
 
 from .models import Evaluation, EvaluationItem, TrainedModel
 
@@ -25,15 +26,40 @@ ANSWER_ROLES = ("user", "assistant")
 
 def _prompt_and_expected(line: dict) -> tuple[list[dict], str] | None:
     """A validation line as (the conversation before its last answer, that answer); None when the
-    line is not a plain text conversation (tool calls, DPO pairs)."""
+    line is not a conversation of text (and of images in its questions): tool calls, DPO pairs."""
     messages = line.get("messages")
     if not isinstance(messages, list) and isinstance(line.get("input"), dict):
         messages = [*line["input"].get("messages", []), *line.get("preferred_output", [])]
-    if not messages or messages[-1].get("role") != "assistant":
+    if not messages or messages[-1].get("role") != "assistant" or not isinstance(messages[-1].get("content"), str):
         return None
-    if any(not isinstance(m.get("content"), str) or m.get("tool_calls") for m in messages):
+    if any(m.get("tool_calls") or not _answerable(m) for m in messages):
         return None
     return messages[:-1], messages[-1]["content"]
+
+
+def _answerable(message: dict) -> bool:
+    """Text, or a question's text and image parts (OpenAI's vision format)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return True
+    return (
+        message.get("role") == "user"
+        and isinstance(content, list)
+        and all(isinstance(part, dict) and part.get("type") in ("text", "image_url") for part in content)
+    )
+
+
+def _input_content(content: str | list[dict]) -> str | list[dict]:
+    """A message's content as the Responses API takes it: image parts become `input_image`."""
+    if isinstance(content, str):
+        return content
+    return [
+        {"type": "input_text", "text": content_text([part])}
+        if part["type"] == "text"
+        else {"type": "input_image", "image_url": image["url"], "detail": image.get("detail", "auto")}
+        for part in content
+        if part["type"] == "text" or isinstance(image := part.get("image_url"), dict)
+    ]
 
 
 @transaction.atomic
@@ -63,7 +89,9 @@ def evaluation_start(*, trained_model: TrainedModel, user: User | None) -> Evalu
 
 def _answer(client: openai.OpenAI, *, model: str, messages: list[dict]) -> str:
     instructions = "\n\n".join(m["content"] for m in messages if m["role"] in ("system", "developer"))
-    items = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] in ANSWER_ROLES]
+    items = [
+        {"role": m["role"], "content": _input_content(m["content"])} for m in messages if m["role"] in ANSWER_ROLES
+    ]
     response = client.responses.create(model=model, instructions=instructions or None, input=items, store=False)
     return response.output_text
 

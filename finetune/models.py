@@ -6,9 +6,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from assistants.models import Assistant
+from core.images import is_data_url
 from courses.models import Course
 from dialogs.models import Dataset
 from llm.models import Provider
+from trainingfiles.vision import content_images, content_text
 
 
 class Method(models.TextChoices):
@@ -304,3 +306,20 @@ class EvaluationItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.evaluation_id} #{self.position}"
+
+    @property
+    def conversation(self) -> list[dict]:
+        """The messages as the review shows them: role, text, and a question's images (data URLs;
+        one given by its address is not fetched)."""
+        return [
+            {
+                "role": message.get("role", ""),
+                "text": content_text(message.get("content")),
+                "images": [
+                    image.get("url")
+                    for image in content_images(message.get("content"))
+                    if is_data_url(image.get("url"))
+                ],
+            }
+            for message in self.messages
+        ]

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from llm.catalog import DPO, SFT
 
+from .hf_chat import hf_chat_example
 from .shapes import DPO_KEYS, SUPERVISED_KEYS, example_kind
 from .validation import example_errors
 
@@ -85,59 +86,13 @@ def _lines_of_known_keys(records: Iterable[Mapping[str, Any]], keys: frozenset[s
 
 
 def export_hf_chat(examples: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
-    """Hugging Face chat JSONL (`{"messages": [{"role", "content"}...], "tools"?}`) for TRL.
+    """Hugging Face chat JSONL (`{"messages": [{"role", "content"}...], "images"?, "tools"?}`) for TRL.
 
     Every turn is kept. The chat format has no weights, so `weight` is lost: turns the OpenAI
     file marks with weight 0 are learned from too (TRL learns every assistant turn).
     """
     for example in examples:
         yield _line(hf_chat_example(example))
-
-
-def hf_chat_example(example: Mapping[str, Any]) -> dict[str, Any]:
-    """One supervised example in the Hugging Face / TRL chat shape.
-
-    Tool calls stay on assistant messages as `tool_calls: [{"id", "type": "function",
-    "function": {"name", "arguments": {...}}}]` with the arguments decoded to an object, which
-    is what transformers' chat templates expect; tool answers carry the function's `name` (most
-    templates print it) and the `tool_call_id`. Speaker `name`s, `weight` and
-    `parallel_tool_calls` have no place there and are dropped.
-    """
-    function_names: dict[str, str] = {}
-    messages = []
-    for message in example["messages"]:
-        role = message["role"]
-        converted: dict[str, Any] = {"role": role, "content": message.get("content") or ""}
-        if role == "assistant" and message.get("tool_calls"):
-            calls = []
-            for call in message["tool_calls"]:
-                function = call["function"]
-                function_names[call["id"]] = function["name"]
-                calls.append(
-                    {
-                        "id": call["id"],
-                        "type": "function",
-                        "function": {"name": function["name"], "arguments": _decoded(function["arguments"])},
-                    }
-                )
-            converted["tool_calls"] = calls
-        elif role == "tool":
-            call_id = message.get("tool_call_id")
-            if call_id in function_names:
-                converted["name"] = function_names[call_id]
-            converted["tool_call_id"] = call_id
-        messages.append(converted)
-    result: dict[str, Any] = {"messages": messages}
-    if example.get("tools"):
-        result["tools"] = example["tools"]
-    return result
-
-
-def _decoded(arguments: Any) -> Any:
-    try:
-        return json.loads(arguments)
-    except (TypeError, ValueError):
-        return arguments  # exported as given rather than lost
 
 
 # Import --------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@ import json
 
 from llm.catalog import get_model
 from tests.trainingfiles.examples import chat_example, demo_examples, demo_pairs, tool_example
-from trainingfiles.formats import export_dpo, export_hf_chat, export_supervised, hf_chat_example
+from trainingfiles.formats import export_dpo, export_hf_chat, export_supervised
+from trainingfiles.hf_chat import hf_chat_example
 from trainingfiles.validation import validate_dataset
 
 
@@ -131,3 +132,25 @@ def test_it_gives_hugging_face_tool_calls_decoded_arguments():
         "tool_call_id": "call_1",
     }
     assert "parallel_tool_calls" not in converted
+
+
+def test_it_gives_hugging_face_images_as_trl_holds_them():
+    photo = "data:image/png;base64,iVBORw0KGgo="
+    example = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is this?"},
+                    {"type": "image_url", "image_url": {"url": photo}},
+                ],
+            },
+            {"role": "assistant", "content": "A red square."},
+        ]
+    }
+
+    converted = hf_chat_example(example)
+
+    assert converted["messages"][0]["content"] == [{"type": "text", "text": "What is this?"}, {"type": "image"}]
+    assert converted["images"] == [photo]
+    assert "images" not in hf_chat_example(tool_example())

@@ -100,25 +100,13 @@ def images_attach(message: Message, stored: list[StoredImage]) -> None:
 
 
 def images_copy(source: Message, to: Message) -> None:
-    """An edited (or retried) question keeps the images of the one it replaces."""
-    if not source.image_count:
-        return
-    rows = [
-        MessageImage(
-            message=to,
-            position=image.position,
-            file=image.file.name,
-            thumbnail=image.thumbnail.name,
-            media_type=image.media_type,
-            width=image.width,
-            height=image.height,
-            size=image.size,
-        )
-        for image in source.images.all()
-    ]
-    MessageImage.objects.bulk_create(rows)
-    to.image_count = len(rows)
-    Message.objects.filter(pk=to.pk).update(image_count=to.image_count)
+    """An edited (or retried) question keeps the images of the one it replaces (the same files)."""
+    if source.image_count:
+        images_attach(to, [_stored(image) for image in source.images.all()])
+
+
+def _stored(image: MessageImage) -> StoredImage:
+    return StoredImage(image.file.name, image.thumbnail.name, image.media_type, image.width, image.height, image.size)
 
 
 def dialog_holds_images(dialog_id: int) -> bool:

@@ -13,7 +13,7 @@ from assistants.services import assistant_create
 from dialogs.datasets import services as curation
 from finetune import activation
 from finetune import evaluation as evaluations
-from finetune.models import Run
+from finetune.models import Evaluation, EvaluationItem, Run
 from llm.models import Provider
 from tests.browser.conftest import log_in
 from tests.finetune.conftest import (
@@ -23,6 +23,7 @@ from tests.finetune.conftest import (
     set_aside_for_validation,
     trained_model,
 )
+from tests.finetune.test_evaluation_images import QUESTION
 from training.models import BaseModel
 
 pytestmark = [pytest.mark.browser]
@@ -140,6 +141,27 @@ def test_it_blind_review_of_a_tuned_model(asgi_page, course, curator, curated):
     expect(page.get_by_text("Every answer pair is judged.")).to_be_visible()
     assert judged == trained.run.snapshot.validation_examples
     expect(page.locator("#win-rate")).to_contain_text(f"ties 100% ({judged} judged)")
+
+
+def test_it_a_curator_judges_answers_to_a_question_with_an_image(asgi_page, course, curator, curated):
+    assistant, dataset = curated
+    trained = trained_model(dataset, assistant.provider, curator)
+    evaluation = Evaluation.objects.create(
+        trained_model=trained, total=1, status=Evaluation.Status.RUNNING, created_by=curator
+    )
+    EvaluationItem.objects.create(evaluation=evaluation, position=0, messages=[QUESTION], expected="A red picture.")
+    evaluations.evaluation_answer(evaluation_id=evaluation.pk)  # what the worker does
+    page = asgi_page
+    log_in(page, curator.email)
+
+    page.goto(reverse("finetune:evaluation", args=[course.slug, evaluation.pk]))
+
+    review = page.locator("#review")
+    expect(review).to_contain_text("What is this?")
+    expect(review.get_by_role("img", name="Image 1 of the question")).to_have_js_property("naturalWidth", 64)
+    expect(review.locator("[data-answer]").first).to_contain_text("I see a 64×48 image, mostly red.")
+    review.get_by_role("button", name="Tie").click()
+    expect(page.get_by_text("Every answer pair is judged.")).to_be_visible()
 
 
 def test_it_a_curator_moves_a_model_that_stops_serving_to_the_schools_own_hosts(
